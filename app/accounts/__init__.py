@@ -1,0 +1,1 @@
+"""Accounts: API tokens on top of Django users and groups."""

@@ -1,0 +1,56 @@
+"""The psycopg 3 connection pool for hot read paths (features, tiles, proposal SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from app.settings import DatabaseSettings
+from geo.errors import DomainError
+
+
+class DatabaseUnavailable(DomainError):
+    status = 503
+    code = "OperationProcessingFailed"
+    title = "Base de datos no disponible"
+
+
+class Database:
+    """A pool that checks connections before use, so it recovers after a database restart."""
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
+        self.pool = ConnectionPool(
+            settings.url,
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": int(settings.connect_timeout_s),
+                "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            },
+            check=ConnectionPool.check_connection,
+            timeout=settings.connect_timeout_s,
+            open=False,
+            name="distritos",
+        )
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection, or 503 when the database cannot be reached."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DatabaseUnavailable(
+                "La base de datos no responde; intente de nuevo en unos segundos."
+            ) from exc

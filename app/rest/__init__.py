@@ -1,0 +1,1 @@
+"""REST/JSON API under /api/v1."""

@@ -1,0 +1,1 @@
+"""Districts, boundary versions, proposal engine, boundary validation, administrative acts."""

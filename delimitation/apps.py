@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DelimitationConfig(AppConfig):
+    name = "delimitation"
+    verbose_name = "Delimitación"

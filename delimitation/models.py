@@ -1,0 +1,1 @@
+"""Delimitation models (districts, boundary versions, acts) come with the delimitation issue."""

@@ -1,0 +1,1 @@
+"""Pure geometry and raster functions: CRS, transforms, validity, areas, zonal statistics, I/O."""

@@ -1,0 +1,1 @@
+"""Hydrographic units and drainage topology, water features, DEM processing."""

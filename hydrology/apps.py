@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HydrologyConfig(AppConfig):
+    name = "hydrology"
+    verbose_name = "Hidrología"

@@ -1,0 +1,1 @@
+"""Reference layers, their importers and the layer registry."""

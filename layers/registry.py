@@ -1,0 +1,252 @@
+"""The layer registry: every publishable layer described once.
+
+REST listings, WFS capabilities and schemas, OGC API collections, tiles, styles and exports
+are generated from these entries. Adding a layer is adding one `Layer` here. Tables may be
+views (e.g. a district's current boundary); upper packages are named by table, never
+imported, so the dependency direction holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from geo.errors import InvalidInput, NotFound
+
+PropertyType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+GeometryType = Literal[
+    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "Geometry"
+]
+
+ANONYMOUS = "anonymous"
+VIEWER = "viewer"
+ANALYST = "analyst"
+MESA_SECRETARY = "mesa_secretary"
+FOCAL_POINT = "focal_point"
+COORDINATOR = "coordinator"
+ADMIN = "admin"
+ROLES = (ANONYMOUS, VIEWER, ANALYST, MESA_SECRETARY, FOCAL_POINT, COORDINATOR, ADMIN)
+EVERYONE = frozenset(ROLES)
+STAFF = frozenset({ANALYST, MESA_SECRETARY, FOCAL_POINT, COORDINATOR, ADMIN})
+
+
+@dataclass(frozen=True)
+class Property:
+    """One published attribute: API name, SQL expression over the table alias `t`, type."""
+
+    name: str
+    type: PropertyType = "string"
+    sql: str | None = None  # defaults to t.<name>
+    title: str = ""
+
+    @property
+    def expression(self) -> str:
+        return self.sql or f"t.{self.name}"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """An immutable description of one publishable layer."""
+
+    name: str
+    title: str
+    description: str
+    table: str
+    geometry_type: GeometryType
+    properties: tuple[Property, ...]
+    id_column: str = "id"
+    id_type: Literal["integer", "string"] = "integer"
+    geometry_column: str = "geom"
+    srid: int = 9377
+    read_roles: frozenset[str] = EVERYONE
+    edit_roles: frozenset[str] = frozenset()
+    # SQL condition over alias `t` that anonymous readers (and public tiles) must satisfy.
+    public_filter: str | None = None
+    min_zoom: int = 0
+    max_zoom: int = 22
+    # Tolerance in metres per zoom-0 pixel multiple used to simplify tiles; 0 = no simplification.
+    simplify: bool = True
+    label: str | None = None
+    # "package.module:Class" handling writes (WFS-T, OGC API Part 4), resolved lazily.
+    editor: str | None = None
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    def property(self, name: str) -> Property:
+        """A published property by name, or a 400 naming the valid ones."""
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        raise InvalidInput(
+            f"La capa '{self.name}' no publica el atributo '{name}'. Atributos: "
+            + ", ".join(p.name for p in self.properties),
+            where=name,
+        )
+
+    def readable_by(self, roles: set[str] | frozenset[str]) -> bool:
+        return bool(self.read_roles & set(roles))
+
+    def editable_by(self, roles: set[str] | frozenset[str]) -> bool:
+        return bool(self.edit_roles & set(roles))
+
+
+def _p(
+    name: str, type_: PropertyType = "string", sql: str | None = None, title: str = ""
+) -> Property:
+    return Property(name, type_, sql, title)
+
+
+LAYERS: tuple[Layer, ...] = (
+    Layer(
+        name="departments",
+        title="Departamentos",
+        description="Departamentos de Colombia (DANE, Marco Geoestadístico Nacional).",
+        table="layers_department",
+        id_column="code",
+        id_type="string",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("code", title="Código DIVIPOLA"),
+            _p("name", title="Nombre"),
+            _p("area_ha", "number", title="Área (ha)"),
+        ),
+        label="name",
+        max_zoom=12,
+    ),
+    Layer(
+        name="municipalities",
+        title="Municipios",
+        description="Municipios de Colombia (DANE, Marco Geoestadístico Nacional).",
+        table="layers_municipality",
+        id_column="code",
+        id_type="string",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("code", title="Código DIVIPOLA"),
+            _p("name", title="Nombre"),
+            _p("department_code", sql="t.department_id", title="Departamento"),
+            _p("legal_act", title="Acto de creación"),
+            _p("area_ha", "number", title="Área (ha)"),
+        ),
+        label="name",
+        max_zoom=14,
+    ),
+    Layer(
+        name="mining_tenures",
+        title="Títulos y solicitudes mineras",
+        description="Registro minero de la ANM: títulos, solicitudes, subcontratos de "
+        "formalización, áreas de reserva especial y zonas mineras étnicas.",
+        table="layers_miningtenure",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("tenure_type", title="Tipo"),
+            _p("expediente", title="Código de expediente"),
+            _p("holders", sql="array_to_string(t.holders, '; ')", title="Titulares"),
+            _p("minerals", sql="array_to_string(t.minerals, ', ')", title="Minerales"),
+            _p("mineral_group", title="Grupo mineral"),
+            _p("status", title="Estado"),
+            _p("stage", title="Etapa"),
+            _p("modality", title="Modalidad"),
+            _p("scale", title="Escala"),
+            _p("application_date", "date", title="Fecha de radicación"),
+            _p("grant_date", "date", title="Fecha de otorgamiento"),
+            _p("expiry_date", "date", title="Fecha de terminación"),
+            _p("municipalities_published", title="Municipios (publicado)"),
+            _p("declared_area_ha", "number", title="Área declarada (ha)"),
+            _p("area_ha", "number", title="Área calculada (ha)"),
+            _p("source", title="Fuente"),
+        ),
+        label="expediente",
+        min_zoom=5,
+    ),
+    Layer(
+        name="mining_hotspots",
+        title="Focos de minería no autorizada",
+        description="Detecciones de explotación de minerales sin autorización (EVOA, modelos, "
+        "reportes de campo). Los datos de muestra son sintéticos.",
+        table="layers_mininghotspot",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("source", title="Fuente"),
+            _p("source_id", title="Identificador"),
+            _p("category", title="Categoría"),
+            _p("setting", title="Ámbito"),
+            _p("detected_on", "date", title="Fecha de detección"),
+            _p("period_end", "date", title="Fin del periodo"),
+            _p("area_ha", "number", title="Área (ha)"),
+            _p("confidence", "number", title="Confianza"),
+            _p("synthetic", "boolean", title="Sintético"),
+        ),
+        min_zoom=5,
+    ),
+    Layer(
+        name="protected_areas",
+        title="Áreas protegidas y de exclusión",
+        description="Áreas protegidas (RUNAP), páramos, humedales y zonas de Ley 2ª de 1959.",
+        table="layers_protectedarea",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("name", title="Nombre"),
+            _p("category", title="Categoría"),
+            _p("category_published", title="Categoría (publicada)"),
+            _p("legal_basis", title="Fundamento legal"),
+            _p("excludes_mining", "boolean", title="Excluye minería"),
+            _p("official_area_ha", "number", title="Área oficial (ha)"),
+            _p("area_ha", "number", title="Área calculada (ha)"),
+        ),
+        label="name",
+    ),
+    Layer(
+        name="ethnic_territories",
+        title="Territorios étnicos",
+        description="Resguardos indígenas y tierras colectivas de comunidades negras (ANT).",
+        table="layers_ethnicterritory",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("kind", title="Tipo"),
+            _p("source_id", title="Identificador ANT"),
+            _p("name", title="Nombre"),
+            _p("people", title="Pueblo"),
+            _p("legal_act", title="Acto legal"),
+            _p("act_year", "integer", title="Año del acto"),
+            _p("official_area_ha", "number", title="Área oficial (ha)"),
+            _p("area_ha", "number", title="Área calculada (ha)"),
+        ),
+        label="name",
+    ),
+    Layer(
+        name="hydro_units",
+        title="Unidades hidrográficas",
+        description="Zonificación hidrográfica (IDEAM, POMCA, cuencas y unidades derivadas del "
+        "DEM) con su topología de drenaje (next_down).",
+        table="hydrology_hydrounit",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("system", title="Sistema"),
+            _p("code", title="Código"),
+            _p("name", title="Nombre"),
+            _p("level", "integer", title="Nivel"),
+            _p("parent_id", "integer", title="Unidad padre"),
+            _p("next_down_id", "integer", title="Drena hacia"),
+            _p("area_ha", "number", title="Área (ha)"),
+        ),
+        label="name",
+    ),
+)
+
+_BY_NAME = {layer.name: layer for layer in LAYERS}
+
+
+def all_layers() -> tuple[Layer, ...]:
+    """Every registered layer, in registry order."""
+    return LAYERS
+
+
+def get_layer(name: str) -> Layer:
+    """The layer called `name`, or a 404 naming the known layers."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise NotFound(
+            f"Capa desconocida: '{name}'. Capas disponibles: " + ", ".join(_BY_NAME),
+            where="layer",
+        ) from None

@@ -1,0 +1,1 @@
+"""Mesa de Trabajo, Plan Estratégico de Gestión, actions, indicators and follow-up."""

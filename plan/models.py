@@ -1,0 +1,1 @@
+"""Plan models (Mesa de Trabajo, plan, actions) come with the plan issue."""
