@@ -41,3 +41,68 @@ class HydroUnit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class River(models.Model):
+    """A river or stream reach; `strahler_order` is null when the source does not publish it."""
+
+    name = models.CharField("nombre", max_length=200, blank=True, default="")
+    strahler_order = models.IntegerField("orden de Strahler", null=True, blank=True)
+    source = models.CharField("fuente", max_length=200, blank=True, default="")
+    length_km = models.FloatField("longitud (km)")
+    geom = models.MultiLineStringField(srid=SRID)
+    batch = models.ForeignKey(ImportBatch, null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "río o drenaje"
+        verbose_name_plural = "ríos y drenajes"
+
+    def __str__(self) -> str:
+        return self.name or f"Drenaje {self.pk}"
+
+
+class WaterIntake(models.Model):
+    """A water intake (bocatoma) and the municipality/aqueduct it serves."""
+
+    name = models.CharField("nombre", max_length=200, blank=True, default="")
+    # DIVIPOLA code as text, without a DB constraint: intakes may be loaded before municipalities.
+    serves_municipality = models.ForeignKey(
+        "layers.Municipality",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        verbose_name="municipio abastecido",
+    )
+    aqueduct = models.CharField("acueducto", max_length=200, blank=True, default="")
+    source = models.CharField("fuente", max_length=200, blank=True, default="")
+    geom = models.PointField(srid=SRID)
+    batch = models.ForeignKey(ImportBatch, null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "bocatoma"
+        verbose_name_plural = "bocatomas"
+
+    def __str__(self) -> str:
+        return self.name or f"Bocatoma {self.pk}"
+
+
+class UnitWaterMetrics(models.Model):
+    """Cached water metrics of one hydro unit (see hydrology/metrics.py)."""
+
+    unit = models.OneToOneField(
+        HydroUnit, primary_key=True, on_delete=models.CASCADE, related_name="water_metrics"
+    )
+    # {"1": km, "2": km, ..., "sin_orden": km}
+    river_km_by_order = models.JSONField("longitud de ríos por orden (km)", default=dict)
+    river_km = models.FloatField("longitud de ríos (km)", default=0)
+    intakes = models.IntegerField("bocatomas", default=0)
+    paramo_ha = models.FloatField("páramo (ha)", default=0)
+    wetland_ha = models.FloatField("humedales (ha)", default=0)
+    protected_ha = models.FloatField("áreas protegidas (ha)", default=0)
+    protected_share = models.FloatField("fracción protegida", default=0)
+    computed_at = models.DateTimeField("calculado", auto_now=True)
+
+    class Meta:
+        verbose_name = "métricas hídricas de unidad"
+        verbose_name_plural = "métricas hídricas de unidades"
