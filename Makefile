@@ -22,7 +22,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help run serve test lint bench stop system-deps test-deps bench-deps db samples clean-db
+.PHONY: help run serve test lint bench stop system-deps test-deps bench-deps db samples backup restore
 
 help:
 	@echo "make run    - instala todo, inicia PostGIS, carga las muestras y sirve en http://$(HOST):$(PORT)"
@@ -82,3 +82,10 @@ bench: bench-deps db
 
 stop:
 	$(PY) -m app.cluster stop
+
+backup: db
+	$(PY) -m app.backup backup --out backups
+
+# make restore DUMP=backups/distritos-YYYYmmddTHHMMSS.dump (into an empty database)
+restore: venv
+	$(PY) -m app.backup restore $(DUMP)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.db import Database
 from app.djangoapp import setup_django
+from app.limits import BodyLimitMiddleware
 from app.problems import install_problem_handlers
 from app.settings import Settings
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
 
     from app.rest import layers as rest_layers
 
