@@ -177,6 +177,8 @@ LAYERS: tuple[Layer, ...] = (
             _p("synthetic", "boolean", title="Sintético"),
         ),
         min_zoom=5,
+        edit_roles=frozenset({ANALYST, COORDINATOR, ADMIN}),
+        editor="layers.editing:HotspotEditor",
     ),
     Layer(
         name="protected_areas",
