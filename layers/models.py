@@ -267,3 +267,22 @@ class AuditEntry(models.Model):
         verbose_name = "registro de auditoría"
         verbose_name_plural = "registros de auditoría"
         ordering = ["-at"]
+
+
+class LayerRevision(models.Model):
+    """A per-layer counter bumped by a statement trigger on every write to its tables.
+
+    Tile caches key on it, so any write path (API, WFS-T, import, admin, psql) makes the very
+    next tile request fresh. Triggers are installed by `layers.revisions.install_triggers`.
+    """
+
+    layer = models.CharField("capa", max_length=80, primary_key=True)
+    revision = models.BigIntegerField("revisión", default=0)
+    changed_at = models.DateTimeField("modificada", auto_now=True)
+
+    class Meta:
+        verbose_name = "revisión de capa"
+        verbose_name_plural = "revisiones de capas"
+
+    def __str__(self) -> str:
+        return f"{self.layer}@{self.revision}"

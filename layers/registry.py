@@ -70,6 +70,13 @@ class Layer:
     # "package.module:Class" handling writes (WFS-T, OGC API Part 4), resolved lazily.
     editor: str | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
+    # Base tables whose writes change this layer when `table` is a view (tile invalidation).
+    source_tables: tuple[str, ...] = ()
+
+    @property
+    def written_tables(self) -> tuple[str, ...]:
+        """The tables whose writes change this layer: its source tables, else its table."""
+        return self.source_tables or (self.table,)
 
     def property(self, name: str) -> Property:
         """A published property by name, or a 400 naming the valid ones."""
