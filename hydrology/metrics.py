@@ -2,7 +2,8 @@
 
 River length by Strahler order (km), water intakes, páramo and wetland area (ha) and the share
 of the unit under protected areas. A cached row is stale when any import batch of the layers
-it is made of finished after it was computed; stale and missing rows are recomputed on read.
+it is made of has changed since (the per-layer revisions of `layers.revisions`, bumped by
+triggers on any write); stale and missing rows are recomputed on read.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from psycopg import Connection
+from psycopg.types.json import Jsonb
 
-# Layers whose import makes cached metrics stale (ImportBatch.layer values).
+from layers.revisions import revisions
+
+# Layers whose writes make cached metrics stale.
 SOURCE_LAYERS = ("hydro_units", "rivers", "water_intakes", "protected_areas")
 PARAMO_CATEGORIES = ("paramo",)
 WETLAND_CATEGORIES = ("humedal_ramsar", "humedal")
@@ -62,12 +66,12 @@ WITH units AS (
 )
 INSERT INTO hydrology_unitwatermetrics AS m (
     unit_id, river_km_by_order, river_km, intakes, paramo_ha, wetland_ha, protected_ha,
-    protected_share, computed_at)
+    protected_share, computed_at, source_revisions)
 SELECT u.id, COALESCE(r.by_order, '{}'::jsonb), COALESCE(r.km, 0), COALESCE(i.n, 0),
        COALESCE(p.paramo, 0) / 10000.0, COALESCE(p.wetland, 0) / 10000.0,
        COALESCE(p.protected, 0) / 10000.0,
        CASE WHEN u.area > 0 THEN least(1.0, COALESCE(p.protected, 0) / u.area) ELSE 0 END,
-       clock_timestamp()
+       clock_timestamp(), %(revisions)s::jsonb
 FROM units u
 LEFT JOIN rivers r ON r.id = u.id
 LEFT JOIN intakes i ON i.id = u.id
@@ -76,7 +80,8 @@ ON CONFLICT (unit_id) DO UPDATE SET
     river_km_by_order = EXCLUDED.river_km_by_order, river_km = EXCLUDED.river_km,
     intakes = EXCLUDED.intakes, paramo_ha = EXCLUDED.paramo_ha,
     wetland_ha = EXCLUDED.wetland_ha, protected_ha = EXCLUDED.protected_ha,
-    protected_share = EXCLUDED.protected_share, computed_at = EXCLUDED.computed_at
+    protected_share = EXCLUDED.protected_share, computed_at = EXCLUDED.computed_at,
+    source_revisions = EXCLUDED.source_revisions
 """
 
 STALE_SQL = """
@@ -84,9 +89,7 @@ SELECT u.id
 FROM hydrology_hydrounit u
 LEFT JOIN hydrology_unitwatermetrics m ON m.unit_id = u.id
 WHERE u.id = ANY(%(ids)s)
-  AND (m.unit_id IS NULL OR m.computed_at < COALESCE(
-        (SELECT max(finished_at) FROM layers_importbatch WHERE layer = ANY(%(layers)s)),
-        '-infinity'::timestamptz))
+  AND (m.unit_id IS NULL OR m.source_revisions <> %(revisions)s::jsonb)
 """
 
 READ_SQL = """
@@ -100,6 +103,8 @@ WHERE m.unit_id = ANY(%(ids)s)
 def compute_water_metrics(conn: Connection, unit_ids: Iterable[int]) -> int:
     """Recompute and cache the metrics of these units; returns how many rows were written."""
     ids = sorted(set(unit_ids))
+    # Read before computing: a write racing with us leaves the row stale, never wrongly fresh.
+    current = Jsonb(revisions(conn, SOURCE_LAYERS))
     written = 0
     for start in range(0, len(ids), CHUNK):
         cur = conn.execute(
@@ -110,6 +115,7 @@ def compute_water_metrics(conn: Connection, unit_ids: Iterable[int]) -> int:
                 "paramo": list(PARAMO_CATEGORIES),
                 "wetland": list(WETLAND_CATEGORIES),
                 "not_protected": list(NOT_PROTECTED_CATEGORIES),
+                "revisions": current,
             },
         )
         written += cur.rowcount
@@ -118,14 +124,13 @@ def compute_water_metrics(conn: Connection, unit_ids: Iterable[int]) -> int:
 
 def stale_units(conn: Connection, unit_ids: Iterable[int]) -> list[int]:
     """Units among these whose cached metrics are missing or older than their source layers."""
-    rows = conn.execute(
-        STALE_SQL, {"ids": sorted(set(unit_ids)), "layers": list(SOURCE_LAYERS)}
-    ).fetchall()
+    current = Jsonb(revisions(conn, SOURCE_LAYERS))
+    rows = conn.execute(STALE_SQL, {"ids": sorted(set(unit_ids)), "revisions": current}).fetchall()
     return [r[0] for r in rows]
 
 
 def invalidate_water_metrics(conn: Connection, unit_ids: Iterable[int] | None = None) -> int:
-    """Drop cached metrics (of these units, or all) after a write that no import batch records."""
+    """Drop cached metrics (of these units, or all), e.g. after a category table changes."""
     if unit_ids is None:
         return conn.execute("DELETE FROM hydrology_unitwatermetrics").rowcount
     ids = sorted(set(unit_ids))

@@ -102,6 +102,8 @@ class UnitWaterMetrics(models.Model):
     protected_ha = models.FloatField("áreas protegidas (ha)", default=0)
     protected_share = models.FloatField("fracción protegida", default=0)
     computed_at = models.DateTimeField("calculado", auto_now=True)
+    # Revisions (layers.revisions) of the layers the figures were computed from.
+    source_revisions = models.JSONField("revisiones de las capas fuente", default=dict)
 
     class Meta:
         verbose_name = "métricas hídricas de unidad"

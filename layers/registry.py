@@ -240,6 +240,36 @@ LAYERS: tuple[Layer, ...] = (
         ),
         label="name",
     ),
+    Layer(
+        name="rivers",
+        title="Ríos y drenajes",
+        description="Red de drenaje con orden de Strahler (cartografía oficial o extraída del "
+        "DEM).",
+        table="hydrology_river",
+        geometry_type="MultiLineString",
+        properties=(
+            _p("name", title="Nombre"),
+            _p("strahler_order", "integer", title="Orden de Strahler"),
+            _p("length_km", "number", title="Longitud (km)"),
+            _p("source", title="Fuente"),
+        ),
+        label="name",
+    ),
+    Layer(
+        name="water_intakes",
+        title="Bocatomas",
+        description="Captaciones de agua (bocatomas) y el municipio o acueducto que abastecen.",
+        table="hydrology_waterintake",
+        geometry_type="Point",
+        properties=(
+            _p("name", title="Nombre"),
+            _p("serves_municipality", sql="t.serves_municipality_id", title="Municipio abastecido"),
+            _p("aqueduct", title="Acueducto"),
+            _p("source", title="Fuente"),
+        ),
+        label="name",
+        min_zoom=6,
+    ),
 )
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
