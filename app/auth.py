@@ -33,7 +33,10 @@ def _principal_for(user) -> Principal:
     roles.update(g for g in user.groups.values_list("name", flat=True) if g in ROLES)
     if user.is_superuser:
         roles.add(ADMIN)
-    return Principal(username=user.get_username(), roles=frozenset(roles))
+    from plan.models import FocalPoint
+
+    link = FocalPoint.objects.filter(user=user).values_list("organisation_id", flat=True).first()
+    return Principal(username=user.get_username(), roles=frozenset(roles), organisation_id=link)
 
 
 def _resolve(header: str, session_key: str | None) -> Principal:

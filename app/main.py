@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.rest import layers as rest_layers
 
     app.include_router(rest_layers.router())
+    from app.rest import plan as rest_plan
+
+    app.include_router(rest_plan.router())
 
     @app.get("/healthz", tags=["servicio"], operation_id="healthz")
     def healthz() -> JSONResponse:
