@@ -1,0 +1,186 @@
+"""Catchment of a point on a catalogued elevation raster (the API and CLI entry point).
+
+Finds the DEM (named, or the finest catalogued elevation raster covering the point), refuses
+points outside it or on nodata with the reason (422), conditions the DEM once per file
+version (fill + D8 + accumulation are kept in a small in-process cache) and returns the
+catchment polygon as a GeoJSON Feature with its area and snapped outlet.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from psycopg import Connection
+from rasterio.windows import Window
+
+from geo.crs import WGS84, transformer
+from geo.errors import NotFound, Unprocessable
+
+# Conditioned grids kept per (path, mtime): a 2,000 x 2,000 DEM costs ~50 MB with its rasters.
+CACHE_SIZE = 2
+
+
+@dataclass(frozen=True)
+class Dem:
+    """A catalogued elevation raster resolved to a file."""
+
+    name: str
+    path: Path
+    title: str = ""
+
+
+def _resolve_path(data_dir: Path, stored: str) -> Path:
+    path = Path(stored)
+    return path if path.is_absolute() else Path(data_dir) / path
+
+
+def find_dem(
+    conn: Connection, data_dir: Path, lon: float, lat: float, name: str | None = None
+) -> Dem:
+    """The DEM to use: the named raster (404 unknown, 422 not elevation) or the finest covering."""
+    if name:
+        row = conn.execute(
+            "SELECT name, title, theme, path FROM layers_rasterlayer WHERE name = %s", [name]
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"No existe el ráster '{name}' en el catálogo.", where="dem")
+        if row[2] != "elevation":
+            raise Unprocessable(
+                f"El ráster '{name}' no es un modelo de elevación (tema: {row[2]}).", where="dem"
+            )
+        dem = Dem(row[0], _resolve_path(data_dir, row[3]), row[1])
+    else:
+        row = conn.execute(
+            "SELECT name, title, path FROM layers_rasterlayer WHERE theme = 'elevation' "
+            "AND bounds_4326[1] <= %(lon)s AND %(lon)s <= bounds_4326[3] "
+            "AND bounds_4326[2] <= %(lat)s AND %(lat)s <= bounds_4326[4] "
+            "ORDER BY resolution, name LIMIT 1",
+            {"lon": lon, "lat": lat},
+        ).fetchone()
+        if row is None:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM layers_rasterlayer WHERE theme = 'elevation' ORDER BY name"
+                ).fetchall()
+            ]
+            available = ", ".join(names) if names else "ninguno catalogado"
+            raise Unprocessable(
+                f"Ningún modelo de elevación cubre el punto ({lon}, {lat}). "
+                f"DEM disponibles: {available}.",
+                where="lon,lat",
+            )
+        dem = Dem(row[0], _resolve_path(data_dir, row[2]), row[1])
+    if not dem.path.exists():
+        raise Unprocessable(
+            f"El archivo del DEM '{dem.name}' no está disponible en el servidor.", where="dem"
+        )
+    return dem
+
+
+def check_point(path: Path, lon: float, lat: float, label: str = "") -> tuple[float, float]:
+    """The point in the DEM's CRS, or 422 when it falls outside the DEM or on nodata."""
+    label = label or path.name
+    with rasterio.open(path) as src:
+        if src.crs is None:
+            raise Unprocessable(f"El DEM '{label}' no tiene sistema de referencia.", where="dem")
+        x, y = transformer(WGS84, src.crs.to_wkt()).transform(lon, lat)
+        row, col = src.index(x, y)
+        if not (0 <= row < src.height and 0 <= col < src.width):
+            left, bottom, right, top = src.bounds
+            raise Unprocessable(
+                f"El punto ({lon}, {lat}) está fuera del DEM '{label}'.",
+                where="lon,lat",
+                extra={"dem_bounds": [left, bottom, right, top]},
+            )
+        value = src.read(1, window=Window(col, row, 1, 1), masked=True)
+        if np.ma.is_masked(value) and value.mask.all() or not np.isfinite(value.filled(0)).all():
+            raise Unprocessable(
+                f"El punto ({lon}, {lat}) cae en una celda sin dato del DEM '{label}'.",
+                where="lon,lat",
+            )
+    return x, y
+
+
+_cache: OrderedDict[tuple[str, float], object] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def conditioned(path: Path):
+    """Fill, flow direction and accumulation of a DEM file, computed once per file version."""
+    from hydrology import terrain
+
+    key = (str(path.resolve()), path.stat().st_mtime)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    grids = terrain.condition(path)
+    with _cache_lock:
+        _cache[key] = grids
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return grids
+
+
+def catchment_of_point(
+    dem: Dem,
+    lon: float,
+    lat: float,
+    *,
+    out_srid: int = WGS84,
+    snap_radius_m: float | None = None,
+) -> dict:
+    """The catchment Feature draining to the snapped point, with area_ha and outlet."""
+    from hydrology import terrain
+
+    x, y = check_point(dem.path, lon, lat, dem.name)
+    grids = conditioned(dem.path)
+    result = terrain.catchment(grids, x, y, snap_radius_m=snap_radius_m)
+    return catchment_feature(dem, lon, lat, result, out_srid)
+
+
+def catchment_feature(dem: Dem, lon: float, lat: float, result, out_srid: int) -> dict:
+    """Turn a terrain catchment result into a GeoJSON Feature in the asked CRS."""
+    import shapely
+    from shapely.geometry import mapping
+
+    src_crs = result.crs
+    to_out = transformer(src_crs, out_srid)
+    geom = shapely.transform(result.polygon, to_out.transform, interleaved=False)
+    to_wgs = transformer(src_crs, WGS84)
+    out_lon, out_lat = to_wgs.transform(result.outlet_x, result.outlet_y)
+    decimals = 7 if out_srid in (4326, 4686) else 2
+    geometry = json.loads(json.dumps(mapping(geom)))
+    geometry = _round(geometry, decimals)
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {
+            "dem": dem.name,
+            "area_ha": round(result.area_ha, 4),
+            "requested": {"lon": lon, "lat": lat},
+            "outlet": {"lon": round(out_lon, 7), "lat": round(out_lat, 7)},
+            "snap_distance_m": round(result.snap_distance_m, 2),
+            "outlet_accumulation_km2": round(result.accumulation_km2, 4),
+            "cells": result.cells,
+        },
+        "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{out_srid}"}},
+    }
+
+
+def _round(geometry: dict, decimals: int) -> dict:
+    def walk(value):
+        if isinstance(value, (list, tuple)):
+            if value and isinstance(value[0], float):
+                return [round(v, decimals) for v in value]
+            return [walk(v) for v in value]
+        return value
+
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
