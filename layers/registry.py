@@ -270,6 +270,40 @@ LAYERS: tuple[Layer, ...] = (
         label="name",
         min_zoom=6,
     ),
+    Layer(
+        name="plan_actions",
+        title="Acciones del Plan Estratégico de Gestión",
+        description="Acciones de los planes estratégicos de los distritos con su alcance "
+        "espacial (distrito, unidades hidrográficas, municipios o geometría dibujada).",
+        table="plan_action",
+        geometry_type="Geometry",
+        properties=(
+            _p(
+                "district",
+                sql="(SELECT d.code FROM plan_strategicplan p JOIN "
+                "delimitation_district d ON d.id = p.district_id WHERE p.id = t.plan_id)",
+                title="Distrito",
+            ),
+            _p("code", title="Código"),
+            _p("title", title="Título"),
+            _p("component", title="Componente"),
+            _p("purposes", sql="array_to_string(t.purposes, ',')", title="Propósitos"),
+            _p(
+                "responsible",
+                sql="(SELECT o.name FROM plan_organisation o WHERE o.id = t.responsible_id)",
+                title="Entidad responsable",
+            ),
+            _p("status", title="Estado"),
+            _p("scope_kind", title="Alcance"),
+            _p("start", "date", title="Inicio"),
+            _p("end", "date", sql='t."end"', title="Fin"),
+        ),
+        # Only actions of published (approved or later) plans are public.
+        public_filter="EXISTS (SELECT 1 FROM plan_strategicplan p WHERE p.id = t.plan_id "
+        "AND p.status <> 'draft')",
+        label="code",
+        min_zoom=5,
+    ),
 )
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}

@@ -20,6 +20,7 @@ PLAN_EDITORS = frozenset({MESA_SECRETARY, COORDINATOR, ADMIN})
 APPROVERS = frozenset({COORDINATOR, ADMIN})
 REPORT_ANY = frozenset({MESA_SECRETARY, COORDINATOR, ADMIN})
 PUBLISHED = {"approved", "in_execution", "closed"}
+Caller = Annotated[Principal, Depends(current_principal)]
 
 
 class OrganisationIn(BaseModel):
@@ -176,7 +177,6 @@ def _visible_plan(code: str, principal: Principal):
 def router() -> APIRouter:
     """Routes of the Mesa de Trabajo and the plan."""
     api = APIRouter(prefix="/api/v1", tags=["plan"])
-    Caller = Annotated[Principal, Depends(current_principal)]
 
     @api.get("/organisations", operation_id="list_organisations")
     def list_organisations() -> dict:
