@@ -351,3 +351,58 @@ def test_action_scopes_are_a_layer_hidden_while_the_plan_is_draft(client, world)
     assert one["properties"]["purposes"] == "1,8"
     assert one["properties"]["component"] == "minero"
     assert one["geometry"]["type"] == "MultiPolygon"
+
+
+def test_dossier_pdf_renders_pages_that_are_not_blank(client, world, tmp_path):
+    import shutil
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    response = client.get("/api/v1/districts/dm-prueba/dossier.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "ficha.pdf"
+    pdf.write_bytes(response.content)
+    if shutil.which("pdfinfo") is None:
+        pytest.fail("poppler-utils (pdfinfo/pdftoppm) missing: make test-deps installs it")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    pages = int(
+        next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:"))
+    )
+    assert pages == 4
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
+    image = np.asarray(Image.open(next(tmp_path.glob("page*.png"))).convert("L"))
+    assert image.std() > 5  # the map page has drawn content, not a blank page
+    html = client.get("/api/v1/districts/dm-prueba/dossier.html").text
+    assert "Ficha del distrito minero Distrito de prueba" in html
+    assert "Resolución 40999 T" in html
+
+
+def test_geopackage_and_tables_export(client, world, tmp_path):
+    import io
+
+    import pyogrio
+    from openpyxl import load_workbook
+
+    gpkg = tmp_path / "export.gpkg"
+    gpkg.write_bytes(client.get("/api/v1/districts/dm-prueba/export.gpkg").content)
+    layers = {
+        name: pyogrio.read_info(gpkg, layer=name)["features"]
+        for name, _ in pyogrio.list_layers(gpkg)
+    }
+    assert layers["limites"] == 1
+    assert layers["acciones"] == 6
+    assert pyogrio.read_info(gpkg, layer="acciones")["crs"] == "EPSG:9377"
+    book = load_workbook(io.BytesIO(client.get("/api/v1/districts/dm-prueba/export.xlsx").content))
+    assert book.sheetnames == ["acciones", "indicadores", "seguimientos"]
+    assert book["acciones"].max_row == 7
+    assert book["indicadores"].max_row == 7
+    csv_text = client.get("/api/v1/districts/dm-prueba/export.csv").text
+    rows = csv_text.strip().splitlines()
+    assert rows[0].startswith("action,indicator,period")
+    assert len(rows) == 1 + 2  # A1 and A6 have one figure each

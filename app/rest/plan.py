@@ -436,4 +436,69 @@ def router() -> APIRouter:
 
         return plan_progress(_visible_plan(code, principal), hydro_system=hydro_system)
 
+    @api.get(
+        "/districts/{code}/dossier.{fmt}",
+        operation_id="district_dossier",
+        summary="Ficha del distrito (PDF o HTML)",
+    )
+    def dossier(code: str, fmt: str, principal: Caller) -> Response:
+        from plan.dossier import dossier_html, dossier_pdf
+
+        district = _visible_district(code, principal)
+        if fmt == "pdf":
+            return Response(
+                dossier_pdf(district),
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'inline; filename="ficha-{code}.pdf"'},
+            )
+        if fmt == "html":
+            return Response(dossier_html(district), media_type="text/html; charset=utf-8")
+        raise NotFound(f"Formato de ficha desconocido '{fmt}': use pdf o html.", where="format")
+
+    @api.get(
+        "/districts/{code}/export.{fmt}",
+        operation_id="district_export",
+        summary="Exportación del distrito (gpkg, xlsx, csv)",
+    )
+    def export(code: str, fmt: str, principal: Caller, table: str = "seguimientos") -> Response:
+        from plan.exports import TABLE_QUERIES, export_csv, export_geopackage, export_xlsx
+
+        district = _visible_district(code, principal)
+        disposition = {"Content-Disposition": f'attachment; filename="{code}.{fmt}"'}
+        if fmt == "gpkg":
+            return Response(
+                export_geopackage(district),
+                media_type="application/geopackage+sqlite3",
+                headers=disposition,
+            )
+        if fmt == "xlsx":
+            return Response(
+                export_xlsx(district),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers=disposition,
+            )
+        if fmt == "csv":
+            if table not in TABLE_QUERIES:
+                from geo.errors import InvalidInput
+
+                raise InvalidInput(
+                    f"Tabla desconocida '{table}': use " + ", ".join(TABLE_QUERIES), where="table"
+                )
+            return Response(
+                export_csv(district, table),
+                media_type="text/csv; charset=utf-8",
+                headers=disposition,
+            )
+        raise NotFound(f"Formato desconocido '{fmt}': use gpkg, xlsx o csv.", where="format")
+
     return api
+
+
+def _visible_district(code: str, principal: Principal):
+    """The district if this caller may see it: drafts are for staff only."""
+    from plan.governance import district_by_code
+
+    district = district_by_code(code)
+    if district.status == "draft" and not principal.authenticated:
+        raise NotFound(f"No existe el distrito '{code}'.", where="code")
+    return district
