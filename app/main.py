@@ -56,6 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.rest import hydrology as rest_hydrology
 
     app.include_router(rest_hydrology.router())
+    from app.rest import districts as rest_districts
+
+    app.include_router(rest_districts.router())
+    from app.rest import proposals as rest_proposals
+
+    app.include_router(rest_proposals.router())
+
+    from app import tiles
+
+    app.include_router(tiles.router())
 
     @app.get("/healthz", tags=["servicio"], operation_id="healthz")
     def healthz() -> JSONResponse:
