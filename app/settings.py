@@ -30,9 +30,17 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class TileSettings:
+    # The PostgreSQL tile cache (invalidated by layer revisions); off for benchmarks.
+    cache: bool = True
+    max_age_s: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     api: ApiSettings = field(default_factory=ApiSettings)
+    tiles: TileSettings = field(default_factory=TileSettings)
     data_dir: Path = ROOT / ".data" / "rasters"
     static_dir: Path = ROOT / "app" / "static"
     public_url: str = ""
@@ -52,6 +60,7 @@ class Settings:
                 max_limit=int(os.environ.get("DM_MAX_LIMIT", "10000")),
                 max_body_bytes=int(os.environ.get("DM_MAX_BODY_BYTES", str(20 * 1024 * 1024))),
             ),
+            tiles=TileSettings(cache=os.environ.get("DM_TILE_CACHE", "on") != "off"),
             data_dir=Path(os.environ.get("DATA_DIR", ROOT / ".data" / "rasters")),
             public_url=os.environ.get("DM_PUBLIC_URL", ""),
         )

@@ -1,0 +1,206 @@
+"""Vector tiles (MVT) of registry layers, single or composite, and their TileJSON 3.0."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.auth import Principal, current_principal
+from app.tiles.symbology import class_properties
+from geo.errors import Forbidden, InvalidInput
+from layers import queries, tilecache
+from layers.registry import ANONYMOUS, VIEWER, Layer, get_layer
+from layers.tiles import MAX_TILE_BYTES, TILE_EXTENT, TileAddress, in_zoom_range, render_tile
+
+MVT = "application/vnd.mapbox-vector-tile"
+# Bump when the tile encoding changes, so clients' ETags do not match old tiles.
+ENCODING_VERSION = "1"
+COLOMBIA_BOUNDS = (-79.1, -4.3, -66.8, 13.5)
+
+
+@dataclass(frozen=True)
+class TileLayers:
+    """The layers a tile request names, readable by the caller, and the audience."""
+
+    layers: tuple[Layer, ...]
+    public_only: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.layers)
+
+
+def is_public_audience(principal: Principal) -> bool:
+    """Anonymous and plain viewers get the public tiles (drafts filtered out)."""
+    return principal.roles <= {ANONYMOUS, VIEWER}
+
+
+def tile_layers(
+    layers: Annotated[str, Path(description="capa, o varias separadas por coma")],
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> TileLayers:
+    """Parse `a,b,c`, answer unknown and forbidden layers in one place."""
+    names = [name.strip() for name in layers.split(",") if name.strip()]
+    if not names:
+        raise InvalidInput("Indique al menos una capa.", where="layers")
+    if len(set(names)) != len(names):
+        raise InvalidInput("Una capa aparece dos veces en la lista.", where="layers")
+    found = []
+    for name in names:
+        layer = get_layer(name)
+        if not layer.readable_by(principal.roles):
+            raise Forbidden(f"No tiene permiso para leer la capa '{name}'.", where="layers")
+        found.append(layer)
+    return TileLayers(tuple(found), is_public_audience(principal))
+
+
+def _etag(selection: TileLayers, tile: TileAddress, key: str) -> str:
+    text = f"{ENCODING_VERSION}|{','.join(selection.names)}|{selection.public_only}|{key}"
+    text += f"|{tile.z}/{tile.x}/{tile.y}"
+    return '"' + hashlib.sha1(text.encode()).hexdigest()[:20] + '"'
+
+
+def _headers(request: Request, selection: TileLayers, etag: str) -> dict[str, str]:
+    max_age = request.app.state.settings.tiles.max_age_s
+    scope = "public" if selection.public_only else "private"
+    return {
+        "Cache-Control": f"{scope}, max-age={max_age}",
+        "ETag": etag,
+        "Vary": "Accept-Encoding, Authorization, Cookie",
+        "Access-Control-Allow-Origin": "*" if selection.public_only else "",
+    }
+
+
+def _respond(request: Request, compressed: bytes, headers: dict[str, str]) -> Response:
+    """204 for an empty tile, 304 when the client has it, gzip when accepted."""
+    headers = {k: v for k, v in headers.items() if v}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    if not compressed:
+        return Response(status_code=204, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(compressed, media_type=MVT, headers=headers)
+    return Response(gzip.decompress(compressed), media_type=MVT, headers=headers)
+
+
+def _compress(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=5, mtime=0) if data else b""
+
+
+def build_tile(conn, selection: TileLayers, tile: TileAddress) -> bytes:
+    """The uncompressed MVT of a selection (empty bytes when nothing is in the tile)."""
+    published = {p.name for layer in selection.layers for p in layer.properties}
+    classes = {k: v for k, v in class_properties().items() if v in published}
+    return render_tile(
+        conn, selection.layers, tile, selection.public_only, classes, max_bytes=MAX_TILE_BYTES
+    )
+
+
+def router() -> APIRouter:
+    """Routes for vector tiles and TileJSON."""
+    api = APIRouter(tags=["teselas"])
+
+    @api.get(
+        "/tiles/{layers}/{z}/{x}/{y}.pbf",
+        operation_id="vector_tile",
+        summary="Tesela vectorial (MVT) de una o varias capas",
+        response_class=Response,
+        responses={200: {"content": {MVT: {}}}, 204: {"description": "Tesela vacía"}},
+    )
+    def vector_tile(
+        request: Request,
+        selection: Annotated[TileLayers, Depends(tile_layers)],
+        z: int,
+        x: int,
+        y: int,
+    ) -> Response:
+        tile = TileAddress(z, x, y)
+        settings = request.app.state.settings.tiles
+        if not any(in_zoom_range(layer, z) for layer in selection.layers):
+            etag = _etag(selection, tile, "out-of-range")
+            return _respond(request, b"", _headers(request, selection, etag))
+        with request.app.state.db.connection() as conn:
+            if not settings.cache:
+                compressed = _compress(build_tile(conn, selection, tile))
+                etag = '"' + hashlib.sha1(compressed).hexdigest()[:20] + '"'
+                return _respond(request, compressed, _headers(request, selection, etag))
+            entry = tilecache.lookup(conn, selection.names, selection.public_only, tile)
+            etag = _etag(selection, tile, entry.key)
+            if entry.data is not None or request.headers.get("if-none-match") == etag:
+                return _respond(request, entry.data or b"", _headers(request, selection, etag))
+            compressed = _compress(build_tile(conn, selection, tile))
+            tilecache.store(
+                conn, selection.names, selection.public_only, tile, entry.key, compressed
+            )
+        return _respond(request, compressed, _headers(request, selection, etag))
+
+    @api.get(
+        "/tiles/{layers}.json",
+        operation_id="tilejson",
+        summary="TileJSON 3.0 de una o varias capas",
+    )
+    def tilejson(
+        request: Request, selection: Annotated[TileLayers, Depends(tile_layers)]
+    ) -> JSONResponse:
+        with request.app.state.db.connection() as conn:
+            extents = [queries.layer_extent(conn, layer) for layer in selection.layers]
+        return JSONResponse(tilejson_document(request, selection, extents))
+
+    return api
+
+
+def tilejson_document(
+    request: Request,
+    selection: TileLayers,
+    extents: list[tuple[float, float, float, float] | None],
+) -> dict:
+    """TileJSON 3.0 for a layer selection: URL template, zoom range, bounds, vector_layers."""
+    base = str(request.base_url).rstrip("/")
+    names = ",".join(selection.names)
+    known = [e for e in extents if e]
+    bounds = (
+        [
+            min(e[0] for e in known),
+            min(e[1] for e in known),
+            max(e[2] for e in known),
+            max(e[3] for e in known),
+        ]
+        if known
+        else list(COLOMBIA_BOUNDS)
+    )
+    minzoom = min(layer.min_zoom for layer in selection.layers)
+    maxzoom = max(layer.max_zoom for layer in selection.layers)
+    return {
+        "tilejson": "3.0.0",
+        "name": " + ".join(layer.title for layer in selection.layers),
+        "description": " ".join(layer.description for layer in selection.layers),
+        "version": ENCODING_VERSION,
+        "attribution": "Distritos Mineros — MinEnergía; fuentes: DANE, ANM, IDEAM, RUNAP, ANT",
+        "scheme": "xyz",
+        "tiles": [f"{base}/tiles/{names}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": [
+            round((bounds[0] + bounds[2]) / 2, 6),
+            round((bounds[1] + bounds[3]) / 2, 6),
+            max(minzoom, 5),
+        ],
+        "vector_layers": [
+            {
+                "id": layer.name,
+                "description": layer.title,
+                "minzoom": layer.min_zoom,
+                "maxzoom": layer.max_zoom,
+                "fields": {p.name: p.title or p.type for p in layer.properties},
+            }
+            for layer in selection.layers
+        ],
+        "extent": TILE_EXTENT,
+    }
