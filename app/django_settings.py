@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "hydrology",
     "delimitation",
     "plan",
+    # Only for its migrations: the durable job queue of proposal runs (delimitation/jobs.py).
+    "procrastinate.contrib.django",
 ]
 MIGRATION_MODULES = {
     "accounts": "migrations.accounts",
