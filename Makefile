@@ -11,6 +11,7 @@ WORKERS ?= 1
 SYSTEM_PACKAGES := postgresql postgresql-15-postgis-3 postgresql-client libgdal32 libgeos-c1v5 libproj25 python3-venv
 TEST_PACKAGES := gdal-bin python3-qgis chromium chromium-driver poppler-utils
 BENCH_PACKAGES := cgi-mapserver mapserver-bin gdal-bin
+STATIC_PACKAGES := nodejs npm
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +48,20 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The viewer's JavaScript (MapLibre GL JS, terra-draw) from npm, served by the app: no CDN.
+VENDOR := app/static/vendor
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(STATIC_PACKAGES) >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/maplibre-gl/dist/maplibre-gl.js node_modules/maplibre-gl/dist/maplibre-gl.css \
+	   node_modules/terra-draw/dist/terra-draw.umd.js \
+	   node_modules/terra-draw-maplibre-gl-adapter/dist/terra-draw-maplibre-gl-adapter.umd.js $(VENDOR)/
+	touch $@
+
+static: $(VENDOR)/.installed
+
 db: system-deps venv
 	$(PY) -m app.cluster ensure >/dev/null
 	$(PY) -m app.manage migrate --noinput -v 0
@@ -54,7 +69,7 @@ db: system-deps venv
 samples: db
 	$(PY) -m app.cli load-samples
 
-run: samples
+run: samples static
 	@echo ""
 	@echo "Distritos Mineros en http://$(HOST):$(PORT)"
 	@echo "  API (OpenAPI):        http://$(HOST):$(PORT)/docs"
@@ -70,7 +85,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: test-deps venv lint
+test: test-deps venv static lint
 	@if [ -z "$$DATABASE_URL" ]; then $(PY) -m app.cluster start >/dev/null; fi
 	$(PY) -m pytest -q
 
