@@ -8,7 +8,6 @@ catchment polygon as a GeoJSON Feature with its area and snapped outlet.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,15 +18,17 @@ import rasterio
 from psycopg import Connection
 from rasterio.windows import Window
 
-from geo.crs import WGS84, transformer
+from geo.crs import STORAGE_SRID, WGS84, transformer
 from geo.errors import NotFound, Unprocessable
 
 # Conditioned grids kept per (path, mtime): a 2,000 x 2,000 DEM costs ~50 MB with its rasters.
 CACHE_SIZE = 2
+# Without an explicit radius a point snaps to the strongest flow within this many cells.
+DEFAULT_SNAP_CELLS = 2
 
 
 @dataclass(frozen=True)
-class Dem:
+class CataloguedDem:
     """A catalogued elevation raster resolved to a file."""
 
     name: str
@@ -42,7 +43,7 @@ def _resolve_path(data_dir: Path, stored: str) -> Path:
 
 def find_dem(
     conn: Connection, data_dir: Path, lon: float, lat: float, name: str | None = None
-) -> Dem:
+) -> CataloguedDem:
     """The DEM to use: the named raster (404 unknown, 422 not elevation) or the finest covering."""
     if name:
         row = conn.execute(
@@ -54,7 +55,7 @@ def find_dem(
             raise Unprocessable(
                 f"El ráster '{name}' no es un modelo de elevación (tema: {row[2]}).", where="dem"
             )
-        dem = Dem(row[0], _resolve_path(data_dir, row[3]), row[1])
+        dem = CataloguedDem(row[0], _resolve_path(data_dir, row[3]), row[1])
     else:
         row = conn.execute(
             "SELECT name, title, path FROM layers_rasterlayer WHERE theme = 'elevation' "
@@ -76,7 +77,7 @@ def find_dem(
                 f"DEM disponibles: {available}.",
                 where="lon,lat",
             )
-        dem = Dem(row[0], _resolve_path(data_dir, row[2]), row[1])
+        dem = CataloguedDem(row[0], _resolve_path(data_dir, row[2]), row[1])
     if not dem.path.exists():
         raise Unprocessable(
             f"El archivo del DEM '{dem.name}' no está disponible en el servidor.", where="dem"
@@ -108,20 +109,46 @@ def check_point(path: Path, lon: float, lat: float, label: str = "") -> tuple[fl
     return x, y
 
 
-_cache: OrderedDict[tuple[str, float], object] = OrderedDict()
+@dataclass
+class Conditioned:
+    """A DEM ready for catchments: D8 directions and accumulation on the same grid."""
+
+    fdir: object  # hydrology.terrain.FlowDirection
+    acc: object  # hydrology.flow.FlowAccumulation
+
+    @property
+    def direction(self) -> np.ndarray:
+        """ESRI D8 codes."""
+        return self.fdir.codes
+
+    @property
+    def accumulation(self) -> np.ndarray:
+        """Upstream cells (km² on geographic DEMs, where cells differ in area)."""
+        return self.acc.cells if self.acc.uniform_area else self.acc.km2()
+
+
+def condition(path: Path, *, force: bool = False) -> Conditioned:
+    """Load, fill, D8 and accumulate a DEM file (no cache)."""
+    from hydrology import flow, terrain
+
+    dem = terrain.load_dem(str(path), force=force)
+    filled, _ = terrain.fill_depressions(dem, in_place=True)
+    fdir = terrain.flow_direction(dem, filled)
+    return Conditioned(fdir=fdir, acc=flow.flow_accumulation(fdir))
+
+
+_cache: OrderedDict[tuple[str, float], Conditioned] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def conditioned(path: Path):
-    """Fill, flow direction and accumulation of a DEM file, computed once per file version."""
-    from hydrology import terrain
-
-    key = (str(path.resolve()), path.stat().st_mtime)
+def conditioned(path: Path) -> Conditioned:
+    """`condition` of a DEM file, computed once per file version and kept in a small cache."""
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    grids = terrain.condition(path)
+    grids = condition(Path(path))
     with _cache_lock:
         _cache[key] = grids
         while len(_cache) > CACHE_SIZE:
@@ -130,7 +157,7 @@ def conditioned(path: Path):
 
 
 def catchment_of_point(
-    dem: Dem,
+    dem: CataloguedDem,
     lon: float,
     lat: float,
     *,
@@ -138,38 +165,54 @@ def catchment_of_point(
     snap_radius_m: float | None = None,
 ) -> dict:
     """The catchment Feature draining to the snapped point, with area_ha and outlet."""
-    from hydrology import terrain
+    from hydrology import flow
 
     x, y = check_point(dem.path, lon, lat, dem.name)
     grids = conditioned(dem.path)
-    result = terrain.catchment(grids, x, y, snap_radius_m=snap_radius_m)
-    return catchment_feature(dem, lon, lat, result, out_srid)
+    fdir = grids.fdir
+    if snap_radius_m is None:
+        dx, dy = (float(v) for v in (abs(fdir.transform.a), abs(fdir.transform.e)))
+        size_m = max(dx, dy) if not fdir.crs.is_geographic else max(dx, dy) * 111_320
+        snap_radius_m = DEFAULT_SNAP_CELLS * size_m
+    result = flow.catchment(fdir, grids.acc, x, y, snap_radius_m=snap_radius_m)
+    return catchment_feature(dem, lon, lat, (x, y), result, grids, out_srid)
 
 
-def catchment_feature(dem: Dem, lon: float, lat: float, result, out_srid: int) -> dict:
-    """Turn a terrain catchment result into a GeoJSON Feature in the asked CRS."""
+def catchment_feature(
+    dem: CataloguedDem,
+    lon: float,
+    lat: float,
+    point_xy: tuple[float, float],
+    result,
+    grids: Conditioned,
+    out_srid: int,
+) -> dict:
+    """Turn a terrain catchment into a GeoJSON Feature in the asked CRS."""
     import shapely
     from shapely.geometry import mapping
 
-    src_crs = result.crs
-    to_out = transformer(src_crs, out_srid)
-    geom = shapely.transform(result.polygon, to_out.transform, interleaved=False)
-    to_wgs = transformer(src_crs, WGS84)
-    out_lon, out_lat = to_wgs.transform(result.outlet_x, result.outlet_y)
+    crs_wkt = grids.fdir.crs.to_wkt()
+    geom = shapely.transform(
+        result.geometry, transformer(crs_wkt, out_srid).transform, interleaved=False
+    )
+    to_wgs = transformer(crs_wkt, WGS84)
+    out_lon, out_lat = to_wgs.transform(*result.outlet_xy)
+    # Distances in the storage CRS (metres) whatever the DEM's CRS.
+    to_m = transformer(crs_wkt, STORAGE_SRID)
+    px, py = to_m.transform(*point_xy)
+    ox, oy = to_m.transform(*result.outlet_xy)
     decimals = 7 if out_srid in (4326, 4686) else 2
-    geometry = json.loads(json.dumps(mapping(geom)))
-    geometry = _round(geometry, decimals)
     return {
         "type": "Feature",
-        "geometry": geometry,
+        "geometry": _round(mapping(geom), decimals),
         "properties": {
             "dem": dem.name,
             "area_ha": round(result.area_ha, 4),
+            "cells": result.cells,
             "requested": {"lon": lon, "lat": lat},
             "outlet": {"lon": round(out_lon, 7), "lat": round(out_lat, 7)},
-            "snap_distance_m": round(result.snap_distance_m, 2),
-            "outlet_accumulation_km2": round(result.accumulation_km2, 4),
-            "cells": result.cells,
+            "snap_distance_m": round(float(np.hypot(ox - px, oy - py)), 2),
+            "outlet_accumulation_km2": round(grids.acc.km2_at(*result.outlet), 4),
         },
         "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{out_srid}"}},
     }
