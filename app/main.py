@@ -97,10 +97,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _mount_django(app: FastAPI) -> None:
     """Django's admin (Spanish back-office) and its static files, served by this app."""
     import django.contrib.admin
+    import django.contrib.gis
     from django.core.asgi import get_asgi_application
 
     admin_static = Path(django.contrib.admin.__file__).parent / "static" / "admin"
     app.mount("/static/admin", StaticFiles(directory=admin_static), name="admin-static")
+    gis_static = Path(django.contrib.gis.__file__).parent / "static" / "gis"
+    app.mount("/static/gis", StaticFiles(directory=gis_static), name="gis-static")
     django_asgi = get_asgi_application()
 
     async def admin_app(scope, receive, send):
