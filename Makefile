@@ -58,6 +58,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/maplibre-gl/dist/maplibre-gl.js node_modules/maplibre-gl/dist/maplibre-gl.css \
 	   node_modules/terra-draw/dist/terra-draw.umd.js \
 	   node_modules/terra-draw-maplibre-gl-adapter/dist/terra-draw-maplibre-gl-adapter.umd.js $(VENDOR)/
+	mkdir -p $(VENDOR)/ol && cp node_modules/ol/dist/ol.js node_modules/ol/ol.css $(VENDOR)/ol/
 	touch $@
 
 static: $(VENDOR)/.installed
