@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app import tiles
 
     app.include_router(tiles.router())
+    from app.wfs import router as wfs_router
+
+    app.include_router(wfs_router.router())
 
     @app.get("/healthz", tags=["servicio"], operation_id="healthz")
     def healthz() -> JSONResponse:

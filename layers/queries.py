@@ -41,6 +41,12 @@ class FeatureQuery:
     public_only: bool = False
     extra_where: tuple[sql.Composable, ...] = field(default_factory=tuple)
     extra_params: tuple = ()
+    # (property name, descending) pairs; the id always breaks ties so paging is stable.
+    sortby: tuple[tuple[str, bool], ...] = ()
+    # Keyset paging: only ids after this one (id order), so deep pages cost as much as page 1.
+    after: str | None = None
+    # Swap x/y in the output (CRS whose authority axis order is north-first, e.g. EPSG URIs).
+    flip_axes: bool = False
 
     def selected(self) -> tuple[Property, ...]:
         """The properties to publish, in registry order."""
@@ -94,6 +100,10 @@ def where_clause(query: FeatureQuery) -> tuple[sql.Composable, list]:
     if query.ids is not None:
         parts.append(sql.SQL("t.") + sql.Identifier(layer.id_column) + sql.SQL("::text = ANY(%s)"))
         params.append(list(query.ids))
+    if query.after is not None:
+        cast = "bigint" if layer.id_type == "integer" else "text"
+        parts.append(sql.SQL("t.") + sql.Identifier(layer.id_column) + sql.SQL(" > %s::" + cast))
+        params.append(query.after)
     if query.public_only and layer.public_filter:
         parts.append(sql.SQL("(" + layer.public_filter + ")"))
     parts.extend(query.extra_where)
@@ -105,12 +115,22 @@ def _table(layer: Layer) -> sql.Composable:
     return sql.Identifier(layer.table) + sql.SQL(" AS t")
 
 
-def geometry_expression(layer: Layer, out_srid: int) -> sql.Composable:
-    """The layer geometry in the output CRS."""
+def geometry_expression(layer: Layer, out_srid: int, flip: bool = False) -> sql.Composable:
+    """The layer geometry in the output CRS (axes swapped when asked)."""
     geom = sql.SQL("t.") + sql.Identifier(layer.geometry_column)
-    if out_srid == layer.srid:
-        return geom
-    return sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(out_srid))
+    if out_srid != layer.srid:
+        geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(out_srid))
+    return sql.SQL("ST_FlipCoordinates({})").format(geom) if flip else geom
+
+
+def order_clause(query: FeatureQuery) -> sql.Composable:
+    """ORDER BY the requested properties, then the id (stable pages, index-friendly)."""
+    keys = [
+        sql.SQL("(" + query.layer.property(name).expression + ")" + (" DESC" if desc else ""))
+        for name, desc in query.sortby
+    ]
+    keys.append(sql.SQL("t.") + sql.Identifier(query.layer.id_column))
+    return sql.SQL(", ").join(keys)
 
 
 def coordinate_decimals(srid: int) -> int:
@@ -129,10 +149,11 @@ def feature_json_sql(query: FeatureQuery) -> tuple[sql.Composable, list]:
         "SELECT json_build_object('type', 'Feature', 'id', t.{id}, "
         "'geometry', ST_AsGeoJSON({geom}, {dec})::json, "
         "'properties', json_build_object({props}))::text "
-        "FROM {table} WHERE {where} ORDER BY t.{id} LIMIT %s OFFSET %s"
+        "FROM {table} WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s"
     ).format(
         id=sql.Identifier(layer.id_column),
-        geom=geometry_expression(layer, query.out_srid),
+        order=order_clause(query),
+        geom=geometry_expression(layer, query.out_srid, query.flip_axes),
         dec=sql.Literal(coordinate_decimals(query.out_srid)),
         props=props if query.selected() else sql.SQL(""),
         table=_table(layer),
