@@ -271,6 +271,35 @@ LAYERS: tuple[Layer, ...] = (
         min_zoom=6,
     ),
     Layer(
+        name="districts",
+        title="Distritos mineros",
+        description="Distritos Mineros para la Diversificación Productiva con su límite vigente "
+        "(la versión más reciente). Los borradores no son públicos.",
+        table="delimitation_district_current",
+        id_column="code",
+        id_type="string",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("code", title="Código"),
+            _p("name", title="Nombre"),
+            _p("type", title="Tipo"),
+            _p("status", title="Estado"),
+            _p("description", title="Descripción"),
+            _p("version", "integer", title="Versión del límite"),
+            _p("area_ha", "number", title="Área (ha)"),
+            _p("source", title="Origen del límite"),
+            _p("author", title="Autor del límite"),
+            _p("version_at", "datetime", title="Fecha del límite"),
+            _p("last_act", title="Último acto administrativo"),
+            _p("revision", "integer", title="Revisión"),
+        ),
+        edit_roles=frozenset({ANALYST, COORDINATOR, ADMIN}),
+        # Drafts are an analyst's working material: anonymous readers and tiles never see them.
+        public_filter="t.status <> 'draft'",
+        label="name",
+        editor="delimitation.editing:DistrictEditor",
+    ),
+    Layer(
         name="plan_actions",
         title="Acciones del Plan Estratégico de Gestión",
         description="Acciones de los planes estratégicos de los distritos con su alcance "
@@ -303,32 +332,6 @@ LAYERS: tuple[Layer, ...] = (
         "AND p.status <> 'draft')",
         label="code",
         min_zoom=5,
-    ),
-    Layer(
-        name="proposals",
-        title="Propuestas de distrito",
-        description="Alternativas de delimitación del motor de propuestas: uniones de unidades "
-        "hidrográficas completas alrededor de la presión minera, con su puesto y puntaje. "
-        "Material de trabajo: no se publica a lectores anónimos.",
-        table="delimitation_proposal",
-        geometry_type="MultiPolygon",
-        properties=(
-            _p("run_id", "integer", title="Ejecución"),
-            _p("rank", "integer", title="Puesto"),
-            _p("alternative", title="Alternativa"),
-            _p("score", "number", title="Puntaje"),
-            _p("area_ha", "number", title="Área (ha)"),
-            _p("units", "integer", sql="cardinality(t.unit_ids)", title="Unidades"),
-            _p(
-                "consulta_previa_flag",
-                "boolean",
-                sql="(t.metrics->>'consulta_previa_flag')::boolean",
-                title="Consulta previa",
-            ),
-        ),
-        read_roles=STAFF,
-        public_filter="FALSE",
-        label="alternative",
     ),
 )
 
