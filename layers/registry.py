@@ -333,6 +333,32 @@ LAYERS: tuple[Layer, ...] = (
         label="code",
         min_zoom=5,
     ),
+    Layer(
+        name="proposals",
+        title="Propuestas de distrito",
+        description="Alternativas de delimitación del motor de propuestas: uniones de unidades "
+        "hidrográficas completas alrededor de la presión minera, con su puesto y puntaje. "
+        "Material de trabajo: no se publica a lectores anónimos.",
+        table="delimitation_proposal",
+        geometry_type="MultiPolygon",
+        properties=(
+            _p("run_id", "integer", title="Ejecución"),
+            _p("rank", "integer", title="Puesto"),
+            _p("alternative", title="Alternativa"),
+            _p("score", "number", title="Puntaje"),
+            _p("area_ha", "number", title="Área (ha)"),
+            _p("units", "integer", sql="cardinality(t.unit_ids)", title="Unidades"),
+            _p(
+                "consulta_previa_flag",
+                "boolean",
+                sql="(t.metrics->>'consulta_previa_flag')::boolean",
+                title="Consulta previa",
+            ),
+        ),
+        read_roles=STAFF,
+        public_filter="FALSE",
+        label="alternative",
+    ),
 )
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
