@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -76,13 +77,31 @@ def _resolve(header: str, session_key: str | None) -> Principal:
     return ANONYMOUS_PRINCIPAL
 
 
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _check_csrf(request: Request) -> None:
+    """Session-authenticated writes must echo the csrftoken cookie (double submit), as
+    Django's admin does; token and Basic callers are not exposed to CSRF."""
+    cookie = request.cookies.get("csrftoken", "")
+    header = request.headers.get("x-csrftoken", "")
+    if not cookie or not header or not secrets.compare_digest(cookie, header):
+        raise Forbidden(
+            "Falta o no coincide el token CSRF (cabecera X-CSRFToken con la cookie csrftoken).",
+            where="X-CSRFToken",
+        )
+
+
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, anonymous when no credentials are given."""
     header = request.headers.get("authorization", "")
     session_key = request.cookies.get("sessionid")
     if not header and not session_key:
         return ANONYMOUS_PRINCIPAL
-    return await run_in_threadpool(_resolve, header, session_key)
+    principal = await run_in_threadpool(_resolve, header, session_key)
+    if not header and principal.authenticated and request.method in UNSAFE_METHODS:
+        _check_csrf(request)
+    return principal
 
 
 def require_authenticated(principal: Principal) -> Principal:

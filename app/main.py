@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.rest import plan as rest_plan
 
     app.include_router(rest_plan.router())
+    from app.rest import tokens as rest_tokens
+
+    app.include_router(rest_tokens.router())
     from app.rest import hydrology as rest_hydrology
 
     app.include_router(rest_hydrology.router())
