@@ -1,0 +1,159 @@
+"""Geometry clean-up for polygon layers, vectorised over whole arrays of shapely geometries.
+
+Everything here works on numpy object arrays and returns, besides the cleaned geometries, the
+indices that were repaired or rejected with a Spanish reason; callers turn indices into rows.
+Only the rare bad geometries go through per-geometry Python.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import shapely
+
+POINT, LINESTRING, LINEARRING, POLYGON = 0, 1, 2, 3
+MULTIPOINT, MULTILINESTRING, MULTIPOLYGON, COLLECTION = 4, 5, 6, 7
+TYPE_NAMES = {
+    POINT: "Point",
+    LINESTRING: "LineString",
+    LINEARRING: "LinearRing",
+    POLYGON: "Polygon",
+    MULTIPOINT: "MultiPoint",
+    MULTILINESTRING: "MultiLineString",
+    MULTIPOLYGON: "MultiPolygon",
+    COLLECTION: "GeometryCollection",
+}
+_REASONS = {
+    "ring self-intersection": "autointersección de un anillo",
+    "self-intersection": "autointersección",
+    "too few points in geometry component": "muy pocos puntos en un componente",
+    "hole lies outside shell": "un hueco queda fuera del contorno",
+    "nested holes": "huecos anidados",
+    "interior is disconnected": "interior desconectado",
+    "nested shells": "polígonos anidados",
+    "duplicate rings": "anillos duplicados",
+    "invalid coordinate": "coordenada inválida (NaN o infinita)",
+    "ring is not closed": "anillo sin cerrar",
+}
+_REASON = re.compile(r"^(?P<what>[^\[]+)(?:\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)\])?")
+
+
+def validity_reason_es(reason: str) -> str:
+    """GEOS's invalidity reason (`Self-intersection[x y]`) in Spanish, with the location."""
+    match = _REASON.match(reason or "")
+    if not match:
+        return reason
+    what = match.group("what").strip()
+    text = _REASONS.get(what.lower(), what)
+    if match.group("x") is not None:
+        x, y = float(match.group("x")), float(match.group("y"))
+        text += f" en ({x:.6g}, {y:.6g})" if abs(x) < 1000 else f" en ({x:.1f}, {y:.1f})"
+    return text
+
+
+def parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+    """WKB to geometries; unparsable ones become None with the reason (e.g. an unclosed ring)."""
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    reasons: dict[int, str] = {}
+    broken = np.flatnonzero(shapely.is_missing(geoms) & np.not_equal(wkb, None))
+    for index in broken:
+        try:
+            shapely.from_wkb(wkb[index])
+        except shapely.errors.GEOSException as error:
+            message = str(error)
+            if "closed" in message:
+                reasons[int(index)] = "anillo sin cerrar (el primer y el último punto difieren)"
+            elif "few points" in message.lower():
+                reasons[int(index)] = "anillo con muy pocos puntos"
+            else:
+                reasons[int(index)] = f"geometría ilegible: {message}"
+    return geoms, reasons
+
+
+def has_zm(geoms: np.ndarray) -> np.ndarray:
+    """Mask of geometries carrying Z or M ordinates."""
+    return shapely.has_z(geoms) | shapely.has_m(geoms)
+
+
+def _polygons_of(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    type_id = shapely.get_type_id(geom)
+    if type_id == POLYGON:
+        return [] if geom.is_empty else [geom]
+    if type_id in (MULTIPOLYGON, COLLECTION):
+        return [p for part in shapely.get_parts(geom) for p in _polygons_of(part)]
+    return []
+
+
+def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
+    """The polygonal part of a geometry as one valid MultiPolygon, or None when there is none."""
+    polygons = _polygons_of(geom)
+    if not polygons:
+        return None
+    merged = shapely.multipolygons(polygons)
+    if not shapely.is_valid(merged):
+        # Pieces sharing an edge: dissolve them rather than store an invalid MultiPolygon.
+        merged = shapely.union_all(polygons)
+        if shapely.get_type_id(merged) == POLYGON:
+            merged = shapely.multipolygons([merged])
+        elif shapely.get_type_id(merged) != MULTIPOLYGON:
+            return polygonal_part(merged)
+    return None if merged.is_empty else merged
+
+
+def polygonal(geoms: np.ndarray) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+    """Keep valid polygons, repair the rest with make_valid; return (geoms, repaired, rejected).
+
+    `repaired` and `rejected` map array indices to Spanish reasons. Points and lines are
+    rejected here; callers that can turn points into polygons do so before calling.
+    """
+    geoms = geoms.copy()
+    repaired: dict[int, str] = {}
+    rejected: dict[int, str] = {}
+    types = shapely.get_type_id(geoms)
+    missing = types < 0
+    for index in np.flatnonzero(missing):
+        rejected[int(index)] = "sin geometría"
+    empty = ~missing & shapely.is_empty(geoms)
+    for index in np.flatnonzero(empty):
+        rejected[int(index)] = "geometría vacía"
+    live = ~missing & ~empty
+    wrong = live & ~np.isin(types, (POLYGON, MULTIPOLYGON, COLLECTION))
+    for index in np.flatnonzero(wrong):
+        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
+        rejected[int(index)] = f"geometría {name} en una capa de polígonos"
+    for index in np.flatnonzero(live & (types == COLLECTION)):
+        part = polygonal_part(shapely.make_valid(geoms[index]))
+        if part is None:
+            rejected[int(index)] = "colección de geometrías sin ningún polígono"
+        else:
+            geoms[index] = part
+            repaired[int(index)] = "colección de geometrías: se conservó la parte poligonal"
+    polygon_rows = np.flatnonzero(live & np.isin(types, (POLYGON, MULTIPOLYGON)))
+    invalid = polygon_rows[~shapely.is_valid(geoms[polygon_rows])]
+    if len(invalid):
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        fixed = shapely.make_valid(geoms[invalid])
+        for index, reason, geom in zip(invalid, reasons, fixed, strict=True):
+            part = polygonal_part(geom)
+            why = validity_reason_es(reason)
+            if part is None:
+                rejected[int(index)] = (
+                    f"geometría inválida ({why}) sin parte poligonal al repararla"
+                )
+            else:
+                geoms[index] = part
+                repaired[int(index)] = f"geometría inválida ({why}), reparada con make_valid"
+    for index in rejected:
+        geoms[index] = None
+    return geoms, repaired, rejected
+
+
+def circle_of_area(points: np.ndarray, area_m2: np.ndarray, quad_segs: int = 16) -> np.ndarray:
+    """Polygons centred on points whose area equals `area_m2` (in a metric CRS)."""
+    sides = 4 * quad_segs
+    # A buffer is an inscribed regular polygon: scale the radius so its area is exact.
+    polygon_factor = sides / 2 * math.sin(2 * math.pi / sides)
+    radius = np.sqrt(np.asarray(area_m2, dtype="float64") / polygon_factor)
+    return shapely.buffer(points, radius, quad_segs=quad_segs)
