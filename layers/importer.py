@@ -1,0 +1,841 @@
+"""The import template: one base that reads, reprojects, repairs, validates and COPYs.
+
+A layer class (e.g. `TenureImporter`) says where rows go: table, natural key, columns and how
+each column's values are normalised. A schema class below it (e.g. `AnmTenures`) only maps
+the published field names onto those columns. `run_import` picks the schema that recognises
+the file and runs the template:
+
+read (pyogrio, Arrow batches) -> map and convert attributes -> parse WKB, drop Z/M, check
+lon/lat, reproject to EPSG:9377, repair -> binary COPY into a TEMP staging table -> reject
+duplicate natural keys -> one INSERT ... ON CONFLICT DO UPDATE -> ImportBatch, all in one
+transaction. Memory stays flat: only one batch lives in Python at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
+from geo.errors import DomainError, InvalidInput, Unprocessable
+from geo.repair import POINT, has_zm, parse_wkb, polygonal
+from geo.vector_io import VectorSource, lonlat_fit, open_source
+from layers import pgcopy, values
+from layers.values import Converter, Issues
+
+MAX_MESSAGES = 200  # repairs/rejections listed in a summary; the counts are always exact
+STAGE = "import_stage"
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportSummary:
+    """What one import did: counts, timings and the messages a user needs to act."""
+
+    layer: str
+    file: str
+    source_layer: str | None = None
+    schema: str = ""
+    source_crs: str = ""
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    repaired: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    batch_id: int | None = None
+    repairs: list[str] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for `--json`."""
+        return asdict(self)
+
+    def warn(self, message: str) -> None:
+        """Record a warning once."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def text(self) -> str:
+        """The Spanish summary printed at the end of an import."""
+        verb = "se importarían" if self.dry_run else "importadas"
+        lines = [
+            f"Capa {self.layer} ← {self.file}"
+            + (f" (capa {self.source_layer})" if self.source_layer else "")
+            + f" [{self.schema}; {self.source_crs} → EPSG:{STORAGE_SRID}]",
+            f"  leídas {self.read}, {verb}: {self.inserted} nuevas, {self.updated} actualizadas;"
+            f" reparadas {self.repaired}, rechazadas {self.rejected}; {self.seconds:.1f} s"
+            + (" (simulación: no se escribió nada)" if self.dry_run else ""),
+        ]
+        for title, items, total in (
+            ("Reparaciones", self.repairs, self.repaired),
+            ("Rechazos", self.rejections, self.rejected),
+            ("Avisos", self.warnings, len(self.warnings)),
+        ):
+            if items:
+                lines.append(f"  {title}:")
+                lines.extend(f"    - {item}" for item in items)
+                if total > len(items):
+                    lines.append(f"    … y {total - len(items)} más")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A target column: its staging type and the converter applied to the mapped field."""
+
+    name: str
+    type: str = "text"  # text, float8, int4, date, bool, list (text[]), int8
+    convert: Converter | None = None
+
+    @property
+    def stage_type(self) -> str:
+        return "text" if self.type == "list" else self.type
+
+    def converter(self) -> Converter:
+        defaults: dict[str, Converter] = {
+            "text": values.text,
+            "float8": values.number,
+            "int4": values.integer,
+            "int8": values.integer,
+            "date": values.date,
+            "bool": values.boolean,
+            "list": values.listing(),
+        }
+        return self.convert or defaults[self.type]
+
+
+class Importer:
+    """Template for loading one published file into one layer table (see module docstring)."""
+
+    # -- the layer (set by layer classes) ----------------------------------------------------
+    layer: ClassVar[str] = ""
+    model: ClassVar[str] = ""  # "app_label.Model", to read lengths and defaults
+    table: ClassVar[str] = ""
+    key: ClassVar[tuple[str, ...]] = ()
+    required: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[tuple[Column, ...]] = ()
+    extra: ClassVar[tuple[Column, ...]] = ()  # staging-only columns for after_upsert
+    helpers: ClassVar[tuple[str, ...]] = ()  # fields read by convert_batch, never staged
+    # -- the published schema (set by schema classes) ----------------------------------------
+    label: ClassVar[str] = "campos con los nombres de la capa (o --map)"
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {}
+    signature: ClassVar[tuple[str, ...]] = ()
+    constants: ClassVar[dict[str, Any]] = {}
+    system: ClassVar[str | None] = None
+    batch_size: ClassVar[int] = 20_000
+
+    def __init__(self, sources: dict[str, str], constants: dict[str, Any]) -> None:
+        self.sources = sources  # column -> file field
+        self.fixed = constants  # column -> constant value
+
+    # -- choosing the schema ------------------------------------------------------------------
+    @classmethod
+    def all_columns(cls) -> tuple[Column, ...]:
+        return cls.columns + cls.extra
+
+    @classmethod
+    def candidates(cls, column: str) -> tuple[str, ...]:
+        """Published field names that may feed `column` (its own name when none declared)."""
+        return cls.fields.get(column, ()) if cls.fields else (column,)
+
+    @classmethod
+    def recognises(cls, file_fields: list[str]) -> bool:
+        """True when every signature field of this schema is in the file."""
+        present = {f.lower() for f in file_fields}
+        signature = cls.signature or tuple(cls.candidates(c)[0] for c in cls.required)
+        return bool(signature) and all(name.lower() in present for name in signature)
+
+    @classmethod
+    def constants_for(cls, file_fields: list[str]) -> dict[str, Any]:
+        """Column values fixed by this schema (a hook: some depend on which fields exist)."""
+        return dict(cls.constants)
+
+    @classmethod
+    def bind(
+        cls,
+        file_fields: list[str],
+        mapping: Mapping[str, str] | None,
+        system: str | None = None,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> Importer:
+        """An importer with each column tied to a file field; refuse when required ones lack."""
+        by_lower = {f.lower(): f for f in file_fields}
+        names = {c.name for c in cls.all_columns()} | set(cls.helpers)
+        sources: dict[str, str] = {}
+        for name in [c.name for c in cls.all_columns()] + list(cls.helpers):
+            for candidate in cls.candidates(name):
+                if candidate.lower() in by_lower:
+                    sources[name] = by_lower[candidate.lower()]
+                    break
+        for column, attribute in (mapping or {}).items():
+            if column not in names:
+                raise InvalidInput(
+                    f"--map {column}={attribute}: la capa '{cls.layer}' no tiene el campo "
+                    f"'{column}'. Campos: {', '.join(sorted(names))}.",
+                    where="map",
+                )
+            if attribute.lower() not in by_lower:
+                raise InvalidInput(
+                    f"--map {column}={attribute}: el archivo no tiene el atributo '{attribute}'. "
+                    f"Atributos del archivo: {', '.join(file_fields) or '(ninguno)'}.",
+                    where="map",
+                )
+            sources[column] = by_lower[attribute.lower()]
+        constants = cls.constants_for(file_fields)
+        if system and "system" in names:
+            constants["system"] = system
+        for column, value in (fixed or {}).items():
+            if column not in names:
+                raise InvalidInput(
+                    f"--set {column}={value}: la capa '{cls.layer}' no tiene el campo "
+                    f"'{column}'. Campos: {', '.join(sorted(names))}.",
+                    where="set",
+                )
+            constants[column] = value
+            sources.pop(column, None)
+        missing = [c for c in cls.required if c not in sources and c not in constants]
+        if missing:
+            raise InvalidInput(
+                f"El archivo no trae los campos requeridos por la capa '{cls.layer}': "
+                f"{', '.join(missing)}. Atributos del archivo: "
+                f"{', '.join(file_fields) or '(ninguno)'}. Indique cuál usar con --map "
+                f"campo=atributo (p. ej. --map {missing[0]}=NOMBRE_DEL_ATRIBUTO).",
+                where="map",
+                extra={"required": missing, "file_fields": file_fields},
+            )
+        return cls(sources, constants)
+
+    # -- hooks for layer and schema classes ---------------------------------------------------
+    def convert_batch(self, batch: pa.RecordBatch, issues: Issues) -> dict[str, pa.Array]:
+        """Mapped and converted column arrays for one batch (override to derive columns)."""
+        size = batch.num_rows
+        out: dict[str, pa.Array] = {}
+        for column in self.all_columns():
+            if column.name in self.sources:
+                source = self.sources[column.name]
+                out[column.name] = column.converter()(batch.column(source), issues, source)
+            elif column.name in self.fixed:
+                constant = pa.array([self.fixed[column.name]] * size)
+                out[column.name] = column.converter()(constant, issues, column.name)
+        return out
+
+    def polygons_from_points(
+        self, geoms: np.ndarray, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
+    ) -> dict[int, str]:
+        """Turn point rows into polygons in place; return {row: repair}. Default: none."""
+        return {}
+
+    def after_upsert(self, cursor: Any, batch_id: int | None, summary: ImportSummary) -> None:
+        """Work on the loaded rows inside the same transaction (parents, topology...)."""
+
+    def describe(self, data: dict[str, pa.Array], index: int) -> str:
+        """The natural key of a row, for messages: "expediente 'B7187005'"."""
+        parts = []
+        for name in self.key:
+            column = data.get(name)
+            value = column[index].as_py() if column is not None else None
+            if value is not None and name not in self.fixed:
+                parts.append(f"{name} '{value}'")
+        return ", ".join(parts)
+
+    # -- the template ------------------------------------------------------------------------
+    def run(
+        self,
+        source: VectorSource,
+        summary: ImportSummary,
+        *,
+        crs: str | None = None,
+        swap_xy: bool = False,
+        dry_run: bool = False,
+        skip_rejected: bool = False,
+        user: str = "",
+        file_path: Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Load the source inside one transaction; on any error nothing of it stays."""
+        from django.db import connection, transaction
+
+        started = time.perf_counter()
+        checksum = _sha256(file_path) if file_path else ""
+        try:
+            with transaction.atomic():
+                connection.ensure_connection()
+                raw = connection.connection
+                with raw.cursor() as cursor:
+                    batch_id = None
+                    if not dry_run:
+                        batch_id = self._create_batch(source, summary, checksum, user)
+                    self._stage(cursor, source, summary, crs, swap_xy, progress)
+                    self._check(cursor, summary, skip_rejected)
+                    if dry_run:
+                        self._count_dry(cursor, summary)
+                    else:
+                        self._upsert(cursor, batch_id, summary)
+                        self.after_upsert(cursor, batch_id, summary)
+                        summary.batch_id = batch_id
+                        summary.seconds = round(time.perf_counter() - started, 3)
+                        self._finish_batch(batch_id, summary)
+                    if dry_run:
+                        transaction.set_rollback(True)
+        except DomainError:
+            raise
+        except Exception as error:
+            # Database refusals (types, lengths, constraints) reach the user in Spanish terms.
+            if error.__class__.__module__.startswith(("psycopg", "django.db")):
+                raise Unprocessable(
+                    f"La importación de '{source.display}' falló y no se escribió nada: {error}",
+                    where="database",
+                ) from error
+            raise
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _create_batch(
+        self, source: VectorSource, summary: ImportSummary, checksum: str, user: str
+    ) -> int:
+        from layers.models import ImportBatch
+
+        batch = ImportBatch.objects.create(
+            layer=self.layer,
+            file_name=summary.file,
+            source_layer=source.layer or "",
+            checksum=checksum,
+            user=user,
+        )
+        return batch.pk
+
+    def _finish_batch(self, batch_id: int | None, summary: ImportSummary) -> None:
+        from django.utils import timezone
+
+        from layers.models import ImportBatch
+
+        counts = {
+            k: getattr(summary, k)
+            for k in ("read", "inserted", "updated", "repaired", "rejected", "seconds")
+        }
+        counts["schema"] = summary.schema
+        ImportBatch.objects.filter(pk=batch_id).update(finished_at=timezone.now(), counts=counts)
+
+    def _model_field(self, name: str) -> Any:
+        from django.apps import apps
+
+        if not self.model:
+            return None
+        try:
+            return apps.get_model(self.model)._meta.get_field(name)
+        except Exception:
+            return None
+
+    def _stage(
+        self,
+        cursor: Any,
+        source: VectorSource,
+        summary: ImportSummary,
+        crs: str | None,
+        swap_xy: bool,
+        progress: Progress | None,
+    ) -> None:
+        columns = self.all_columns()
+        definitions = ", ".join(f"{c.name} {c.stage_type}" for c in columns)
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {STAGE} (row_no int8, wkb bytea, {definitions}) ON COMMIT DROP"
+        )
+        limits = {}
+        for column in columns:
+            model_field = self._model_field(column.name)
+            if column.type == "text" and getattr(model_field, "max_length", None):
+                limits[column.name] = model_field.max_length
+        geometry = _GeometryStep(self, source, summary, crs, swap_xy)
+        with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(pgcopy.HEADER)
+            for offset, batch in _batches(source, self.batch_size):
+                summary.read += batch.num_rows
+                issues = Issues(batch.num_rows)
+                data = self.convert_batch(batch, issues)
+                self._check_required(data, issues, limits)
+                wkb = _geometry_column(batch)
+                rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
+                geoms, repairs = geometry.clean(wkb, rows, data, issues)
+                for message in issues.warnings:
+                    summary.warn(message)
+                self._record(summary, data, rows, repairs, issues.rejected)
+                keep = np.ones(batch.num_rows, dtype=bool)
+                keep[list(issues.rejected)] = False
+                if keep.any():
+                    copy.write(self._encode(data, geoms, rows, keep))
+                if progress:
+                    progress(batch.num_rows)
+            copy.write(pgcopy.TRAILER)
+        if summary.read == 0:
+            raise InvalidInput(f"El archivo '{summary.file}' no tiene entidades.", where="path")
+
+    def _check_required(
+        self, data: dict[str, pa.Array], issues: Issues, limits: dict[str, int]
+    ) -> None:
+        for name in dict.fromkeys(self.required + self.key):
+            column = data.get(name)
+            if column is None:
+                continue
+            missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            source = self.sources.get(name, name)
+            issues.reject(missing, lambda i, s=source: f"falta el valor requerido de '{s}'")
+        for name, limit in limits.items():
+            column = data.get(name)
+            if column is None:
+                continue
+            lengths = pc.utf8_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+            source = self.sources.get(name, name)
+            issues.reject(
+                lengths > limit,
+                lambda i, s=source, n=limit: f"el valor de '{s}' supera {n} caracteres",
+            )
+
+    def _record(
+        self,
+        summary: ImportSummary,
+        data: dict[str, pa.Array],
+        rows: np.ndarray,
+        repairs: dict[int, str],
+        rejected: dict[int, str],
+    ) -> None:
+        for target, items, attr in (
+            (summary.repairs, repairs, "repaired"),
+            (summary.rejections, rejected, "rejected"),
+        ):
+            if attr == "repaired":
+                items = {i: r for i, r in items.items() if i not in rejected}
+            setattr(summary, attr, getattr(summary, attr) + len(items))
+            for index in sorted(items)[: max(0, MAX_MESSAGES - len(target))]:
+                key = self.describe(data, index)
+                where = f"fila {rows[index]}" + (f" ({key})" if key else "")
+                target.append(f"{where}: {items[index]}")
+
+    def _encode(
+        self, data: dict[str, pa.Array], geoms: np.ndarray, rows: np.ndarray, keep: np.ndarray
+    ) -> pa.Buffer:
+        mask = pa.array(keep)
+        everything = not (~keep).any()
+        pick = (lambda a: a) if everything else (lambda a: a.filter(mask))
+        if isinstance(geoms, pa.Array):
+            wkb = pick(geoms)
+        else:
+            wkb = geoms if everything else geoms[keep]
+            wkb = pa.array(shapely.to_wkb(wkb), pa.binary())
+        parts: list[tuple[pa.Array, str]] = [(pa.array(rows[keep]), "int8"), (wkb, "bytea")]
+        size = int(keep.sum())
+        for column in self.all_columns():
+            array = data.get(column.name)
+            array = pa.nulls(size, pa.string()) if array is None else pick(array)
+            parts.append((array, column.stage_type))
+        return pgcopy.encode(parts)
+
+    def _check(self, cursor: Any, summary: ImportSummary, skip_rejected: bool) -> None:
+        keys = ", ".join(self.key)
+        cursor.execute(
+            f"SELECT {keys}, array_agg(row_no ORDER BY row_no), count(*) OVER () "
+            f"FROM {STAGE} GROUP BY {keys} HAVING count(*) > 1 ORDER BY min(row_no) LIMIT 20"
+        )
+        duplicates = cursor.fetchall()
+        if duplicates:
+            total = duplicates[0][-1]
+            shown = "; ".join(
+                ", ".join(f"{k} '{v}'" for k, v in zip(self.key, d[: len(self.key)], strict=True))
+                + " en las filas "
+                + ", ".join(str(r) for r in d[len(self.key)][:10])
+                for d in duplicates[:10]
+            )
+            raise Unprocessable(
+                f"Claves duplicadas en el archivo '{summary.file}' ({total} claves repetidas; "
+                f"la clave natural de '{self.layer}' es {keys}): {shown}. No se escribió nada.",
+                where="key",
+                extra={"duplicates": total},
+            )
+        if summary.rejected and not skip_rejected:
+            listed = "; ".join(summary.rejections[:20])
+            more = summary.rejected - min(20, len(summary.rejections))
+            raise Unprocessable(
+                f"Se rechazaron {summary.rejected} de {summary.read} entidades de "
+                f"'{summary.file}' y no se escribió nada: {listed}"
+                + (f"; … y {more} más" if more > 0 else "")
+                + ". Corrija el archivo o use --skip-rejected para importar el resto.",
+                where="rows",
+                extra={"rejections": summary.rejections},
+            )
+
+    def _target_expressions(self) -> list[tuple[str, str]]:
+        pairs = []
+        for column in self.columns:
+            expression = f"s.{column.name}"
+            if column.type == "list":
+                separator = f"E'\\x{ord(values.LIST_SEPARATOR):02x}'"
+                expression = f"COALESCE(string_to_array({expression}, {separator}), '{{}}')"
+            else:
+                literal = self._default_literal(column.name)
+                if literal is not None:
+                    expression = f"COALESCE({expression}, {literal})"
+            pairs.append((column.name, expression))
+        return pairs
+
+    def _default_literal(self, name: str) -> str | None:
+        """The model default of a NOT NULL column as SQL, so absent values take it."""
+        model_field = self._model_field(name)
+        if model_field is None or model_field.null:
+            return None
+        default = model_field.default
+        if isinstance(default, bool):
+            return "TRUE" if default else "FALSE"
+        if isinstance(default, int | float):
+            return repr(default)
+        if isinstance(default, str):
+            return "'" + default.replace("'", "''") + "'"
+        return None
+
+    def _upsert(self, cursor: Any, batch_id: int | None, summary: ImportSummary) -> None:
+        pairs = self._target_expressions()
+        names = ", ".join(name for name, _ in pairs)
+        selects = ", ".join(expression for _, expression in pairs)
+        updates = ", ".join(
+            f"{name} = EXCLUDED.{name}"
+            for name in [n for n, _ in pairs if n not in self.key] + ["area_ha", "geom", "batch_id"]
+        )
+        cursor.execute(
+            f"""
+            WITH up AS (
+                INSERT INTO {self.table} AS t ({names}, area_ha, geom, batch_id)
+                SELECT {selects}, ST_Area(s.g) / 10000.0, s.g, %s
+                FROM (SELECT *, ST_Multi(ST_GeomFromWKB(wkb, {STORAGE_SRID})) AS g
+                      FROM {STAGE}) AS s
+                ON CONFLICT ({", ".join(self.key)}) DO UPDATE SET {updates}
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+            """,
+            [batch_id],
+        )
+        summary.inserted, summary.updated = cursor.fetchone()
+
+    def _count_dry(self, cursor: Any, summary: ImportSummary) -> None:
+        join = " AND ".join(f"t.{k} = s.{k}" for k in self.key)
+        cursor.execute(
+            f"SELECT count(*) FILTER (WHERE t.{self.key[0]} IS NULL), "
+            f"count(*) FILTER (WHERE t.{self.key[0]} IS NOT NULL) "
+            f"FROM {STAGE} s LEFT JOIN {self.table} t ON {join}"
+        )
+        summary.inserted, summary.updated = cursor.fetchone()
+
+
+class _GeometryStep:
+    """Per batch: parse, drop Z/M, check lon/lat, reproject to 9377, repair; state across batches
+    is the source CRS (decided on the first batch when the file declares none)."""
+
+    def __init__(
+        self,
+        importer: Importer,
+        source: VectorSource,
+        summary: ImportSummary,
+        crs: str | None,
+        swap_xy: bool,
+    ) -> None:
+        self.importer = importer
+        self.source = source
+        self.summary = summary
+        self.swap_xy = swap_xy
+        self.crs: CRS | None = None
+        self.zm = 0
+        declared = _source_crs(source)
+        if crs:
+            try:
+                self.crs = CRS.from_user_input(f"EPSG:{crs}" if str(crs).isdigit() else crs)
+            except Exception:
+                raise InvalidInput(f"--crs '{crs}' no es un CRS conocido.", where="crs") from None
+            if declared is not None and not declared.equals(self.crs, ignore_axis_order=True):
+                summary.warn(
+                    f"El archivo declara {_crs_name(declared)}; se usó {_crs_name(self.crs)} "
+                    "indicado con --crs."
+                )
+        else:
+            self.crs = declared
+        if self.crs is not None:
+            summary.source_crs = _crs_name(self.crs)
+        bounds = _colombia_bounds_9377()
+        self.colombia = bounds
+
+    def _decide_crs(self, geoms: np.ndarray, rows: np.ndarray) -> None:
+        """No CRS in the file nor --crs: accept only plainly lon/lat in Colombia."""
+        live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        fit = lonlat_fit(shapely.bounds(geoms[live])) if live.any() else np.array([0])
+        if live.any() and (fit == 1).all():
+            self.crs = CRS.from_epsg(4326)
+            self.summary.source_crs = "EPSG:4326 (supuesto)"
+            self.summary.warn(
+                "El archivo no declara su sistema de coordenadas; las coordenadas son "
+                "longitud/latitud dentro de Colombia, así que se asumió EPSG:4326."
+            )
+            return
+        if live.any() and (fit == -1).all():
+            self._swapped(geoms[live], rows[live], np.ones(int(live.sum()), dtype=bool))
+        first = np.flatnonzero(live)
+        sample = ""
+        if len(first):
+            x0, y0, _, _ = shapely.bounds(geoms[first[0]])
+            sample = f" (fila {rows[first[0]]}: x={x0:.6g}, y={y0:.6g})"
+        why = (
+            f"El shapefile '{self.source.display}' no trae archivo .prj"
+            if self.source.missing_prj
+            else f"El archivo '{self.source.display}' no declara su sistema de coordenadas (CRS)"
+        )
+        raise InvalidInput(
+            f"{why} y sus coordenadas{sample} no son longitud/latitud en Colombia. Indique el "
+            "CRS con --crs (p. ej. --crs 9377, 3116 o 4326).",
+            where="crs",
+        )
+
+    def _swapped(self, geoms: np.ndarray, rows: np.ndarray, swapped: np.ndarray) -> None:
+        index = int(np.flatnonzero(swapped)[0])
+        x0, y0, _, _ = shapely.bounds(geoms[index])
+        raise InvalidInput(
+            f"Latitud y longitud parecen invertidas en '{self.source.display}': "
+            f"{int(swapped.sum())} entidades, p. ej. la fila {rows[index]} tiene x={x0:.6g}, "
+            f"y={y0:.6g}, que solo cae en Colombia leído como (lat, lon). Corrija el orden de "
+            "los ejes (x = longitud, y = latitud) o importe con --swap-xy.",
+            where="geometry",
+        )
+
+    def clean(
+        self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
+    ) -> tuple[np.ndarray | pa.Array, dict[int, str]]:
+        """Geometries in EPSG:9377 ready for COPY (WKB passthrough when nothing changed)."""
+        raw = wkb.to_numpy(zero_copy_only=False)
+        geoms, unreadable = parse_wkb(raw)
+        for index, reason in unreadable.items():
+            issues.rejected.setdefault(index, reason)
+        changed = bool(unreadable)
+        zm = has_zm(geoms)
+        if zm.any():
+            self.zm += int(zm.sum())
+            first = rows[np.flatnonzero(zm)[:3]]
+            self.summary.warnings[:] = [
+                w for w in self.summary.warnings if not w.startswith("Se descartaron las coord")
+            ]
+            self.summary.warn(
+                f"Se descartaron las coordenadas Z/M de {self.zm} entidades (p. ej. filas "
+                + ", ".join(str(r) for r in first)
+                + "): se guardan en 2D."
+            )
+            geoms = shapely.force_2d(geoms)
+            changed = True
+        if self.swap_xy:
+            geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
+            changed = True
+        if self.crs is None:
+            self._decide_crs(geoms, rows)
+        if self.crs.is_geographic:
+            live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+            fit = np.zeros(len(geoms), dtype=int)
+            fit[live] = lonlat_fit(shapely.bounds(geoms[live]))
+            if (fit == -1).any():
+                self._swapped(geoms, rows, fit == -1)
+            outside = live & (fit == 0)
+            issues.reject(outside, lambda i: "coordenadas fuera de Colombia")
+        if self.crs.to_epsg() != STORAGE_SRID:
+            convert = transformer(self.crs.to_wkt())
+
+            def project(coords: np.ndarray) -> np.ndarray:
+                x, y = convert.transform(coords[:, 0], coords[:, 1])
+                return np.column_stack([x, y])
+
+            geoms = shapely.transform(geoms, project)
+            changed = True
+        if not self.crs.is_geographic:
+            minx, miny, maxx, maxy = self.colombia
+            box = shapely.bounds(geoms)
+            outside = ~np.isnan(box[:, 0]) & (
+                (box[:, 0] < minx) | (box[:, 2] > maxx) | (box[:, 1] < miny) | (box[:, 3] > maxy)
+            )
+            issues.reject(outside, lambda i: "coordenadas fuera de Colombia (en EPSG:9377)")
+        repairs: dict[int, str] = {}
+        points = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (POINT,)))
+        if len(points):
+            repairs.update(self.importer.polygons_from_points(geoms, points, data, issues))
+            changed = True
+        before = geoms
+        geoms, repaired, rejected = polygonal(geoms)
+        repairs.update(repaired)
+        for index, reason in rejected.items():
+            issues.rejected.setdefault(index, reason)
+        if not changed and not repaired and not rejected:
+            del before
+            return wkb, repairs
+        return geoms, repairs
+
+
+def _colombia_bounds_9377() -> tuple[float, float, float, float]:
+    west, south, east, north = COLOMBIA_LONLAT
+    return transformer(4326).transform_bounds(west, south, east, north, densify_pts=21)
+
+
+def _crs_name(crs: CRS) -> str:
+    code = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{code}" if code else crs.name
+
+
+def _source_crs(source: VectorSource) -> CRS | None:
+    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
+    return CRS.from_user_input(info["crs"]) if info.get("crs") else None
+
+
+def _geometry_column(batch: pa.RecordBatch) -> pa.Array:
+    for name in batch.schema.names:
+        meta = batch.schema.field(name).metadata or {}
+        if meta.get(b"ARROW:extension:name") == b"geoarrow.wkb":
+            return batch.column(name)
+    if "wkb_geometry" in batch.schema.names:
+        return batch.column("wkb_geometry")
+    raise InvalidInput("El archivo no tiene geometrías.", where="geometry")
+
+
+def _batches(source: VectorSource, size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+    offset = 0
+    try:
+        with pyogrio.open_arrow(
+            source.path,
+            layer=source.layer,
+            encoding=source.encoding,
+            batch_size=size,
+            use_pyarrow=True,
+            **source.open_options,
+        ) as (_meta, reader):
+            for batch in reader:
+                yield offset, batch
+                offset += batch.num_rows
+    except DomainError:
+        raise
+    except pyogrio.errors.DataSourceError as error:
+        raise InvalidInput(f"No se pudo leer '{source.display}': {error}", where="path") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_fields(source: VectorSource) -> list[str]:
+    """The attribute names of the source layer."""
+    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
+    return [str(f) for f in info["fields"]]
+
+
+def choose(
+    classes: list[type[Importer]],
+    layer: str,
+    fields: list[str],
+    mapping: Mapping[str, str] | None,
+    system: str | None,
+    fixed: Mapping[str, Any] | None = None,
+) -> Importer:
+    """The first schema class that recognises the fields (the layer's generic one otherwise)."""
+    pool = [c for c in classes if system is None or c.system in (system, None)]
+    if not pool:
+        systems = sorted({c.system for c in classes if c.system})
+        raise InvalidInput(
+            f"--system '{system}' no existe para '{layer}'. Sistemas: {', '.join(systems)}.",
+            where="system",
+        )
+    chosen = next((c for c in pool if c.fields and c.recognises(fields)), pool[-1])
+    return chosen.bind(fields, mapping, system, fixed)
+
+
+def importer_classes(layer: str) -> list[type[Importer]]:
+    """The schema classes of a layer, most specific first (the generic one last)."""
+    from layers.importers import catalogue
+
+    return catalogue(layer)
+
+
+def run_import(
+    layer: str,
+    path: str | Path,
+    *,
+    source_layer: str | None = None,
+    crs: str | int | None = None,
+    mapping: Mapping[str, str] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    system: str | None = None,
+    dry_run: bool = False,
+    skip_rejected: bool = False,
+    swap_xy: bool = False,
+    user: str = "",
+    progress: Progress | None = None,
+    on_start: Callable[[int | None], None] | None = None,
+) -> ImportSummary:
+    """Import one vector file into one layer (Django must be set up); see the module doc."""
+    classes = importer_classes(layer)
+    source = open_source(path, source_layer)
+    if source.layer is None:
+        source = _pick_layer(source, classes, mapping, system)
+    fields = file_fields(source)
+    importer = choose(classes, layer, fields, mapping, system, fixed)
+    summary = ImportSummary(
+        layer=layer,
+        file=Path(path).name,
+        source_layer=source.layer if len(source.layers) > 1 else None,
+        schema=importer.label,
+        dry_run=dry_run,
+    )
+    if on_start:
+        info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
+        on_start(info["features"] if info["features"] >= 0 else None)
+    return importer.run(
+        source,
+        summary,
+        crs=str(crs) if crs is not None else None,
+        swap_xy=swap_xy,
+        dry_run=dry_run,
+        skip_rejected=skip_rejected,
+        user=user,
+        file_path=Path(path),
+        progress=progress,
+    )
+
+
+def _pick_layer(
+    source: VectorSource,
+    classes: list[type[Importer]],
+    mapping: Mapping[str, str] | None,
+    system: str | None,
+) -> VectorSource:
+    """Several layers and no --source-layer: take the only one a schema recognises."""
+    matches = []
+    for name in source.layers:
+        fields = [
+            str(f)
+            for f in pyogrio.read_info(source.path, layer=name, **source.open_options)["fields"]
+        ]
+        if any(c.recognises(fields) for c in classes if c.fields):
+            matches.append(name)
+    if len(matches) == 1:
+        return VectorSource(**{**source.__dict__, "layer": matches[0]})
+    raise InvalidInput(
+        f"El archivo '{source.display}' tiene varias capas ({', '.join(source.layers)}); "
+        "indique cuál importar con --source-layer.",
+        where="source_layer",
+    )
