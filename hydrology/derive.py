@@ -308,3 +308,55 @@ def store_derived(
             [json.dumps(counts), batch_id],
         )
     return StoredDerivation(batch_id, len(units), len(lines), outlets, prefix)
+
+
+@dataclass(frozen=True)
+class StreamLine:
+    """One stream link to store as a River row."""
+
+    strahler_order: int
+    geometry: object  # shapely LineString in the DEM's CRS
+
+
+def derive_from_dem(
+    conn: Connection,
+    dem_path: Path,
+    threshold_km2: float,
+    *,
+    force: bool = False,
+    user: str = "",
+    progress=None,
+) -> StoredDerivation:
+    """Condition a DEM, extract streams and sub-catchments, and store them (system 'derived').
+
+    `progress(step: str)` is called before each step (the CLI draws its bar with it).
+    Refuses a threshold that would create too many units, with the estimated count.
+    """
+    from hydrology import catchments, streams
+    from hydrology.catchment_service import condition
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    step("Relleno, direcciones D8 y acumulación")
+    grids = condition(Path(dem_path), force=force)
+    step("Red de drenaje y orden de Strahler")
+    network = streams.extract_streams(grids.fdir, grids.acc, threshold_km2)
+    step("Subcuencas y códigos")
+    units, _ = catchments.derive_subcatchments(grids.fdir, network)
+    lines = [
+        StreamLine(int(order), geom)
+        for geom, order in zip(network.lines, network.orders, strict=True)
+        if geom is not None
+    ]
+    step("Guardando en la base de datos")
+    return store_derived(
+        conn,
+        Path(dem_path),
+        units,
+        lines,
+        grids.fdir.crs.to_wkt(),
+        user=user,
+        threshold_km2=threshold_km2,
+    )

@@ -19,7 +19,8 @@ class HydroUnit(models.Model):
     """A unit of one hydrographic system; `next_down` is the unit it drains into."""
 
     system = models.CharField("sistema", max_length=20, choices=HydroSystem.choices)
-    code = models.CharField("código", max_length=60)
+    # Derived codes are "<dem>-<pfafstetter>": up to 60 digits after the DEM name.
+    code = models.CharField("código", max_length=120)
     name = models.CharField("nombre", max_length=200, blank=True, default="")
     level = models.IntegerField("nivel", default=1)
     parent = models.ForeignKey(

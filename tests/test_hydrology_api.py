@@ -124,3 +124,113 @@ def test_upstream_unknown_unit_is_404(client):
     response = client.get("/api/v1/hydrology/units/999999999/upstream")
     assert response.status_code == 404
     assert "999999999" in response.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def small_dem(db, tmp_path_factory):
+    """A 20 x 20 km valley DEM (EPSG:9377, 1 km cells) with a nodata hole, catalogued."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path_factory.mktemp("dem") / "valley.tif"
+    cols = np.abs(np.arange(20) - 10).astype("float32")
+    elevation = 100 + 10 * cols[None, :] + 2 * np.arange(20, dtype="float32")[:, None]
+    elevation[2, 2] = -9999
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=20,
+        height=20,
+        count=1,
+        dtype="float32",
+        crs="EPSG:9377",
+        transform=from_origin(X0, Y0 + 40_000, 1000, 1000),
+        nodata=-9999,
+    ) as dst:
+        dst.write(elevation, 1)
+    lon0, lat0 = TO_4326.transform(X0, Y0 + 20_000)
+    lon1, lat1 = TO_4326.transform(X0 + 20_000, Y0 + 40_000)
+    for name, theme in (("test-api-valley", "elevation"), ("test-api-aptitude", "aptitude")):
+        db.execute(
+            "INSERT INTO layers_rasterlayer (name, title, theme, path, crs, resolution, nodata, "
+            "bounds_4326, class_table, synthetic, source) VALUES (%s, %s, %s, %s, 'EPSG:9377', "
+            "1000, -9999, %s, '[]', true, 'test')",
+            [name, name, theme, str(path), [lon0, lat0, lon1, lat1]],
+        )
+    yield path
+    db.execute("DELETE FROM layers_rasterlayer WHERE name LIKE 'test-api-%%'")
+
+
+def lonlat(x: float, y: float) -> dict:
+    lon, lat = TO_4326.transform(x, y)
+    return {"lon": lon, "lat": lat}
+
+
+def test_catchment_refuses_points_outside_and_on_nodata(client, small_dem):
+    far = client.post("/api/v1/hydrology/catchment", json={"lon": -70.0, "lat": 12.0})
+    assert far.status_code == 422
+    assert far.json()["detail"].startswith(
+        "Ningún modelo de elevación cubre el punto (-70.0, 12.0)"
+    )
+    assert "test-api-valley" in far.json()["detail"]
+    outside = client.post(
+        "/api/v1/hydrology/catchment",
+        json={**lonlat(X0 - 5_000, Y0 + 30_000), "dem": "test-api-valley"},
+    )
+    assert outside.status_code == 422
+    assert "está fuera del DEM 'test-api-valley'" in outside.json()["detail"]
+    assert outside.json()["dem_bounds"] == pytest.approx(
+        [X0, Y0 + 20_000, X0 + 20_000, Y0 + 40_000]
+    )
+    hole = client.post("/api/v1/hydrology/catchment", json=lonlat(X0 + 2_500, Y0 + 40_000 - 2_500))
+    assert hole.status_code == 422
+    assert "cae en una celda sin dato del DEM 'test-api-valley'" in hole.json()["detail"]
+
+
+def test_catchment_refuses_unknown_and_non_elevation_rasters(client, small_dem):
+    point = lonlat(X0 + 10_500, Y0 + 30_500)
+    unknown = client.post("/api/v1/hydrology/catchment", json={**point, "dem": "nope"})
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "No existe el ráster 'nope' en el catálogo."
+    aptitude = client.post(
+        "/api/v1/hydrology/catchment", json={**point, "dem": "test-api-aptitude"}
+    )
+    assert aptitude.status_code == 422
+    assert "no es un modelo de elevación (tema: aptitude)" in aptitude.json()["detail"]
+    bad = client.post("/api/v1/hydrology/catchment", json={"lon": 200, "lat": 4})
+    assert bad.status_code == 400
+    assert "lon" in bad.json()["detail"]
+
+
+def test_catchment_on_the_valley(client, small_dem):
+    # The valley drains north along column 10; rows 5..19 (15 x 20 cells) drain through (5, 10).
+    point = lonlat(X0 + 10_500, Y0 + 40_000 - 5_500)
+    body = client.post(
+        "/api/v1/hydrology/catchment", json={**point, "snap_radius_m": 0, "crs": "9377"}
+    ).json()
+    assert body["type"] == "Feature"
+    props = body["properties"]
+    assert props["dem"] == "test-api-valley"
+    assert props["cells"] == 300
+    # Areas are true areas (scale-corrected), within 0.3% of the 9377 plane here.
+    assert props["area_ha"] == pytest.approx(30_000, rel=3e-3)
+    geom = shape(body["geometry"])
+    assert geom.area == pytest.approx(300 * 1000 * 1000)
+    assert geom.bounds == pytest.approx((X0, Y0 + 20_000, X0 + 20_000, Y0 + 35_000))
+    assert props["snap_distance_m"] == pytest.approx(0, abs=1e-6)
+
+
+def test_catchment_snaps_to_strongest_flow_in_4326(client, small_dem):
+    # Default radius (2 cells) moves the outlet 2 km down the valley, to row 3.
+    point = lonlat(X0 + 10_500, Y0 + 40_000 - 5_500)
+    body = client.post("/api/v1/hydrology/catchment", json=point).json()
+    props = body["properties"]
+    assert props["cells"] == 340
+    assert props["snap_distance_m"] == pytest.approx(2000, rel=1e-3)
+    outlet = lonlat(X0 + 10_500, Y0 + 40_000 - 3_500)
+    assert props["outlet"]["lon"] == pytest.approx(outlet["lon"], abs=1e-6)
+    assert props["outlet"]["lat"] == pytest.approx(outlet["lat"], abs=1e-6)
+    geom = shapely.transform(shape(body["geometry"]), TO_9377.transform, interleaved=False)
+    assert geom.area == pytest.approx(340 * 1000 * 1000, rel=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -126,3 +127,52 @@ def test_store_derived_replaces_units_and_rivers(db, tmp_path):
     assert counts == {"units": 3, "rivers": 1, "outlets": 1, "threshold_km2": 1.0}
     db.execute("DELETE FROM hydrology_hydrounit WHERE code LIKE 'dem_test_store-%%'")
     db.execute("DELETE FROM hydrology_river WHERE source = 'DEM dem_test_store'")
+
+
+META_DEM = Path(__file__).resolve().parent.parent / "data" / "samples" / "dem_meta_250m.tif"
+
+
+@pytest.mark.skipif(not META_DEM.exists(), reason="muestra del DEM del Meta ausente")
+def test_derive_meta_sample_stores_linked_units(db, client):
+    from hydrology import catchments, streams
+    from hydrology.catchment_service import condition
+    from hydrology.derive import derive_from_dem
+
+    steps = []
+    stored = derive_from_dem(db, META_DEM, 50.0, progress=steps.append)
+    assert len(steps) == 4
+    grids = condition(META_DEM)
+    network = streams.extract_streams(grids.fdir, grids.acc, 50.0)
+    units, _ = catchments.derive_subcatchments(grids.fdir, network)
+    assert stored.units == len(units) > 100
+    outlets_expected = sum(1 for u in units if u.next_down is None)
+    rows = db.execute(
+        "SELECT count(*), count(next_down_id), sum(area_ha), min(area_ha) "
+        "FROM hydrology_hydrounit WHERE system = 'derived' AND code LIKE 'dem_meta_250m-%%'"
+    ).fetchone()
+    assert rows[0] == len(units)
+    assert rows[1] == len(units) - outlets_expected == len(units) - stored.outlets
+    # Areas measured in 9377 agree with the kernels' true cell areas within 0.5%.
+    assert rows[2] == pytest.approx(sum(u.area_ha for u in units), rel=5e-3)
+    assert rows[3] > 0
+    # Every derived river lies in the DEM's footprint and carries a Strahler order.
+    orders = db.execute(
+        "SELECT min(strahler_order), max(strahler_order), count(*) FROM hydrology_river "
+        "WHERE source = 'DEM dem_meta_250m'"
+    ).fetchone()
+    assert orders[0] == 1 and orders[1] == int(network.orders.max())
+    assert orders[2] == sum(1 for line in network.lines if line is not None)
+    # The largest outlet unit's upstream closure covers the biggest derived basin.
+    outlet_id, outlet_code = db.execute(
+        "SELECT u.id, u.code FROM hydrology_hydrounit u WHERE u.system = 'derived' "
+        "AND u.code LIKE 'dem_meta_250m-%%' AND u.next_down_id IS NULL "
+        "ORDER BY (SELECT count(*) FROM hydrology_hydrounit x WHERE x.next_down_id = u.id) DESC "
+        "LIMIT 1"
+    ).fetchone()
+    body = client.get(f"/api/v1/hydrology/units/{outlet_id}/upstream").json()
+    basin = outlet_code.split("-", 1)[1].split(".")[0]
+    members = [u for u in units if u.code.split(".")[0] == basin]
+    assert body["numberReturned"] == len(members)
+    assert body["area_ha"] == pytest.approx(sum(u.area_ha for u in members), rel=5e-3)
+    db.execute("DELETE FROM hydrology_hydrounit WHERE code LIKE 'dem_meta_250m-%%'")
+    db.execute("DELETE FROM hydrology_river WHERE source = 'DEM dem_meta_250m'")
