@@ -82,10 +82,11 @@ def run_derive(args: argparse.Namespace) -> int:
     """Derive and store the sub-catchments and streams of a DEM, with a progress bar."""
     from tqdm import tqdm
 
+    from hydrology.catchment_service import catalogue_dem
     from hydrology.derive import derive_from_dem
 
     with _connect() as conn:
-        _, path = _dem_path(conn, args.dem)
+        name, path = _dem_path(conn, args.dem)
         bar = tqdm(total=4, desc="Derivando", unit="paso", file=sys.stderr)
 
         def progress(step: str) -> None:
@@ -100,6 +101,9 @@ def run_derive(args: argparse.Namespace) -> int:
             bar.close()
             return _fail(exc)
         bar.close()
+        # The catchment API finds DEMs in the catalogue: a derived DEM is always usable there.
+        if not conn.execute("SELECT 1 FROM layers_rasterlayer WHERE name = %s", [name]).fetchone():
+            catalogue_dem(conn, path, name)
     print(
         f"{stored.units} subcuencas (sistema 'derived', códigos '{stored.prefix}-…') y "
         f"{stored.rivers} tramos de drenaje guardados; {stored.outlets} salidas sin next_down "

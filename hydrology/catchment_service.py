@@ -85,6 +85,42 @@ def find_dem(
     return dem
 
 
+def catalogue_dem(conn: Connection, path: Path, name: str | None = None, title: str = "") -> str:
+    """Catalogue a DEM file as an elevation RasterLayer (updated when the name exists)."""
+    from rasterio.warp import transform_bounds
+
+    path = Path(path).resolve()
+    name = name or path.stem
+    with rasterio.open(path) as src:
+        if src.crs is None:
+            raise Unprocessable(
+                f"El DEM '{path.name}' no tiene sistema de referencia.", where="dem"
+            )
+        bounds = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        crs = src.crs.to_string()
+        resolution = float(abs(src.transform.a))
+        nodata = src.nodata
+    conn.execute(
+        "INSERT INTO layers_rasterlayer (name, title, theme, path, crs, resolution, nodata, "
+        "bounds_4326, class_table, synthetic, source) VALUES (%(name)s, %(title)s, 'elevation', "
+        "%(path)s, %(crs)s, %(res)s, %(nodata)s, %(bounds)s, '[]', false, %(source)s) "
+        "ON CONFLICT (name) DO UPDATE SET title = EXCLUDED.title, theme = 'elevation', "
+        "path = EXCLUDED.path, crs = EXCLUDED.crs, resolution = EXCLUDED.resolution, "
+        "nodata = EXCLUDED.nodata, bounds_4326 = EXCLUDED.bounds_4326",
+        {
+            "name": name,
+            "title": title or f"Modelo digital de elevación {name}",
+            "path": str(path),
+            "crs": crs,
+            "res": resolution,
+            "nodata": nodata,
+            "bounds": [round(v, 6) for v in bounds],
+            "source": path.name,
+        },
+    )
+    return name
+
+
 def check_point(path: Path, lon: float, lat: float, label: str = "") -> tuple[float, float]:
     """The point in the DEM's CRS, or 422 when it falls outside the DEM or on nodata."""
     label = label or path.name

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import psycopg
 import pytest
 import shapely
@@ -234,3 +237,66 @@ def test_catchment_snaps_to_strongest_flow_in_4326(client, small_dem):
     assert props["outlet"]["lat"] == pytest.approx(outlet["lat"], abs=1e-6)
     geom = shapely.transform(shape(body["geometry"]), TO_9377.transform, interleaved=False)
     assert geom.area == pytest.approx(340 * 1000 * 1000, rel=1e-6)
+
+
+META_DEM = Path(__file__).resolve().parent.parent / "data" / "samples" / "dem_meta_250m.tif"
+REFERENCE = Path(__file__).resolve().parent / "data" / "pysheds_meta_catchments.json"
+
+
+@pytest.fixture(scope="module")
+def meta_dem(db):
+    if not META_DEM.exists():
+        pytest.skip("muestra del DEM del Meta ausente")
+    from hydrology.catchment_service import catalogue_dem
+
+    name = catalogue_dem(db, META_DEM, "test-api-meta")
+    yield name
+    db.execute("DELETE FROM layers_rasterlayer WHERE name = %s", [name])
+
+
+def test_meta_catchment_matches_the_kernels(client, meta_dem):
+    import numpy as np
+
+    from hydrology import flow
+    from hydrology.catchment_service import conditioned
+
+    grids = conditioned(META_DEM)
+    to_4326 = Transformer.from_crs(grids.fdir.crs, 4326, always_xy=True)
+    to_9377 = Transformer.from_crs(4326, 9377, always_xy=True)
+    # Three outlets of decreasing size: the largest accumulations away from the DEM edge.
+    cells = grids.acc.cells.copy()
+    cells[:5, :] = cells[-5:, :] = cells[:, :5] = cells[:, -5:] = 0
+    picks = np.argsort(cells, axis=None)[::-1][[0, 500, 5000]]
+    for flat in picks:
+        row, col = divmod(int(flat), cells.shape[1])
+        x, y = grids.fdir.transform * (col + 0.5, row + 0.5)
+        lon, lat = to_4326.transform(x, y)
+        expected = flow.catchment_mask(grids.fdir, row, col)
+        response = client.post(
+            "/api/v1/hydrology/catchment", json={"lon": lon, "lat": lat, "snap_radius_m": 0}
+        )
+        assert response.status_code == 200, response.text
+        props = response.json()["properties"]
+        assert props["dem"] == "test-api-meta"  # found by coverage, no name given
+        assert props["cells"] == expected.cells
+        assert props["area_ha"] == pytest.approx(expected.area_ha, rel=1e-6)
+        polygon = shapely.transform(
+            shape(response.json()["geometry"]), to_9377.transform, interleaved=False
+        )
+        assert polygon.area / 10_000 == pytest.approx(expected.area_ha, rel=5e-3)
+
+
+def test_meta_catchment_matches_pysheds_within_one_percent(client, meta_dem):
+    if not REFERENCE.exists():
+        pytest.skip("referencia de pysheds ausente (bench/pysheds_reference.py)")
+    reference = json.loads(REFERENCE.read_text())
+    outlets = reference["outlets"] if isinstance(reference, dict) else reference
+    assert len(outlets) >= 10
+    for outlet in outlets:
+        response = client.post(
+            "/api/v1/hydrology/catchment",
+            json={"lon": outlet["lon"], "lat": outlet["lat"], "dem": meta_dem, "snap_radius_m": 0},
+        )
+        assert response.status_code == 200, response.text
+        area = response.json()["properties"]["area_ha"]
+        assert area == pytest.approx(outlet["area_ha"], rel=0.01), outlet
