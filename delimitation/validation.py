@@ -246,6 +246,10 @@ def _watersheds(
             )
             return
         system, level = choice
+    elif level is None:
+        # Levels nest: mixing them would count the same ground twice; use the finest one.
+        choice = q.default_hydro_choice(conn, geometry, (system,))
+        level = choice[1] if choice and choice[0] == system else None
     units = q.hydro_units_under(conn, geometry, system, level)
     boundary_ha = report.area_ha or 0.0
     entries = []

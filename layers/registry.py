@@ -298,6 +298,12 @@ LAYERS: tuple[Layer, ...] = (
         public_filter="t.status <> 'draft'",
         label="name",
         editor="delimitation.editing:DistrictEditor",
+        # A view: writes to these tables change the layer (tile cache revisions).
+        source_tables=(
+            "delimitation_district",
+            "delimitation_boundaryversion",
+            "delimitation_administrativeact",
+        ),
     ),
     Layer(
         name="plan_actions",
