@@ -69,9 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app import tiles
 
     app.include_router(tiles.router())
+    from app import pages
+
+    app.include_router(pages.router())
     from app.wfs import router as wfs_router
 
     app.include_router(wfs_router.router())
+    from app.ogc import router as ogc_router
+
+    app.include_router(ogc_router.router())
 
     @app.get("/healthz", tags=["servicio"], operation_id="healthz")
     def healthz() -> JSONResponse:

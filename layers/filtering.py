@@ -120,6 +120,15 @@ class _Builder:
             return self._to_storage(parsed, srid)
         if isinstance(node, values.Envelope):
             return self._envelope(node.x1, node.y1, node.x2, node.y2, self.geometry_srid)
+        if isinstance(node, ast.Function) and node.name.lower() == "bbox":
+            if len(node.arguments) not in (4, 6):
+                raise InvalidInput("BBOX necesita 4 números.", where="filter")
+            coords = (
+                node.arguments
+                if len(node.arguments) == 4
+                else node.arguments[:2] + node.arguments[3:5]
+            )
+            return self._envelope(*coords, self.geometry_srid)
         raise InvalidInput(f"Se esperaba una geometría: {node!r}", where="filter")
 
     def _envelope(self, minx, miny, maxx, maxy, srid: int) -> sql.Composable:

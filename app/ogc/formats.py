@@ -41,22 +41,36 @@ def _chunks(db: Database, statement, params) -> Iterator[list[str]]:
 
 
 def stream_geojson(
-    db: Database, parts: list[Part], head: dict, tail: Callable[[int, str | None], dict]
+    db: Database,
+    parts: list[Part],
+    head: dict,
+    tail: Callable[[int, str | None, bool], dict],
+    take: int | None = None,
 ) -> Iterator[bytes]:
-    """A FeatureCollection: head members, features, then `tail(returned, last_id)` members."""
+    """A FeatureCollection: head members, features, then `tail(returned, last_id, more)`.
+
+    With `take`, the queries may return one row more than `take`: that row is not sent, it
+    only tells that a next page exists (cheaper than counting).
+    """
     yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "features": ['
     returned = 0
     last_text = None
+    more = False
     for part in parts:
         statement, params = queries.feature_json_sql(part.query)
         for batch in _chunks(db, statement, params):
+            if take is not None and returned + len(batch) > take:
+                more = True
+                batch = batch[: take - returned]
+                if not batch:
+                    break
             prefix = b"," if returned else b""
             yield prefix + ",".join(batch).encode()
             returned += len(batch)
             last_text = batch[-1]
     match = _ID.match(last_text) if last_text else None
     last_id = match.group(2) if match else None
-    members = json.dumps(tail(returned, last_id), ensure_ascii=False)
+    members = json.dumps(tail(returned, last_id, more), ensure_ascii=False)
     yield b"]" + (b", " + members[1:].encode() if members != "{}" else b"}")
 
 

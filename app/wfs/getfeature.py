@@ -95,7 +95,7 @@ def get_feature(
             head["crs"] = {"type": "name", "properties": {"name": srs.name}}
         if next_url:
             head["links"] = [{"rel": "next", "href": next_url, "type": output.media_type}]
-        body = stream_geojson(db, paged, head, lambda n, _last: {"numberReturned": n})
+        body = stream_geojson(db, paged, head, lambda n, _last, _more: {"numberReturned": n})
         return StreamingResponse(body, media_type=output.media_type)
     head, tail, member = _gml_frame(
         request, output.gml, matched, exact, returned, timestamp, next_url, self_url
