@@ -245,11 +245,14 @@ class Importer:
     def describe(self, data: dict[str, pa.Array], index: int) -> str:
         """The natural key of a row, for messages: "expediente 'B7187005'"."""
         parts = []
-        for name in self.key:
+        shown = [n for n in self.key if n not in self.fixed]
+        if "name" in data and "name" not in shown:
+            shown.append("name")
+        for name in shown:
             column = data.get(name)
             value = column[index].as_py() if column is not None else None
-            if value is not None and name not in self.fixed:
-                parts.append(f"{name} '{value}'")
+            if value is not None:
+                parts.append(f"{self.sources.get(name, name)} '{value}'")
         return ", ".join(parts)
 
     # -- the template ------------------------------------------------------------------------
@@ -270,7 +273,7 @@ class Importer:
         from django.db import connection, transaction
 
         started = time.perf_counter()
-        checksum = _sha256(file_path) if file_path else ""
+        checksum = file_checksum(file_path) if file_path else ""
         try:
             with transaction.atomic():
                 connection.ensure_connection()
@@ -730,7 +733,8 @@ def _batches(source: VectorSource, size: int) -> Iterator[tuple[int, pa.RecordBa
         raise InvalidInput(f"No se pudo leer '{source.display}': {error}", where="path") from None
 
 
-def _sha256(path: Path) -> str:
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
