@@ -389,10 +389,28 @@ def unit_aptitude(
             path = data_dir / path
         if not path.exists():
             continue
-        per_unit = zonal.class_areas(path, geoms, 9377)
-        for unit_id, classes in zip(ids, per_unit, strict=True):
-            result[unit_id][raster["name"]] = {str(k): float(v) for k, v in classes.items()}
+        labels = _class_labels(raster["class_table"])
+        coverages = zonal.class_coverage(path, geoms, polygons_crs="EPSG:9377")
+        for unit_id, geom, cov in zip(ids, geoms, coverages, strict=True):
+            # Shares of the valid covered area times that area in 9377: ha whatever the
+            # raster's own CRS.
+            covered_ha = geom.area * cov.covered_fraction / 10000.0
+            result[unit_id][raster["name"]] = {
+                labels.get(value, str(value)): frac * covered_ha
+                for value, frac in cov.fractions.items()
+            }
     return result
+
+
+def _class_labels(table: Any) -> dict[int, str]:
+    """Class value -> label from a catalogued class table ([{"value", "label"|"name"}...])."""
+    labels: dict[int, str] = {}
+    for item in table or []:
+        if isinstance(item, dict) and "value" in item:
+            label = item.get("label") or item.get("name") or item.get("class")
+            if label:
+                labels[int(item["value"])] = str(label)
+    return labels
 
 
 # --- step 4 inputs: drainage or adjacency -------------------------------------------------
@@ -796,6 +814,13 @@ def _unit_summary(f: dict[str, Any]) -> dict[str, Any]:
         "tenures_by_type_status": f["tenures_by_type_status"],
         "protected_ha_by_category": f["protected_ha_by_category"],
         "municipalities_ha": {k: _r(v) for k, v in f["municipalities_ha"].items()},
+        "aptitude_ha": {
+            raster: {c: _r(ha) for c, ha in sorted(classes.items())}
+            for raster, classes in sorted((f.get("aptitude") or {}).items())
+        },
+        "water": {
+            k: v for k, v in (f.get("water") or {}).items() if k not in ("computed_at", "area_ha")
+        },
     }
 
 

@@ -1,4 +1,4 @@
-"""The proposal engine on a small synthetic world with drainage (SQL fixtures) — steps 1-6.
+"""The proposal engine on a small synthetic world with drainage (tests/proposal_world.py).
 
 World (10 km squares in EPSG:9377, origin far from any other test's data):
 
@@ -19,110 +19,17 @@ import pytest
 from delimitation import alternatives, engine
 from delimitation.parameters import ProposalParameters, parse_parameters
 from geo.errors import InvalidInput
-
-X0, Y0, S = 3_100_000, 1_100_000, 10_000
-CELLS = {
-    "a0": (0, 0),
-    "a1": (1, 0),
-    "a2": (2, 0),
-    "a3": (3, 0),
-    "c2": (0, 1),
-    "c1": (1, 1),
-    "c0": (2, 1),
-    "d0": (3, 1),
-    "d1": (3, 2),
-}
-DOWN = {"a0": "a1", "a1": "a2", "a2": "a3", "c2": "c1", "c1": "c0", "c0": "a2", "d0": "d1"}
-
-
-def box(x0: float, y0: float, x1: float, y1: float) -> str:
-    return f"ST_Multi(ST_MakeEnvelope({X0 + x0}, {Y0 + y0}, {X0 + x1}, {Y0 + y1}, 9377))"
-
-
-def cell(code: str) -> str:
-    col, row = CELLS[code]
-    return box(col * S, row * S, (col + 1) * S, (row + 1) * S)
-
-
-def square_in(code: str, ha: float, dx: float = 1000, dy: float = 1000) -> str:
-    """A square of `ha` hectares inside a cell, offset from its lower-left corner."""
-    col, row = CELLS[code]
-    side = (ha * 10_000) ** 0.5
-    x, y = col * S + dx, row * S + dy
-    return box(x, y, x + side, y + side)
+from tests import proposal_world
 
 
 @pytest.fixture(scope="module")
-def world(database_url):
+def world(database_url, tmp_path_factory):
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            f"INSERT INTO layers_department (code, name, area_ha, geom) "
-            f"VALUES ('99', 'Sintético', 120000, {box(0, 0, 4 * S, 3 * S)})"
-        )
-        for code, x0, x1 in (("99001", 0, 2 * S), ("99002", 2 * S, 4 * S)):
-            conn.execute(
-                f"INSERT INTO layers_municipality (code, name, department_id, area_ha, geom, "
-                f"legal_act) VALUES ('{code}', 'Municipio {code}', '99', 60000, "
-                f"{box(x0, 0, x1, 3 * S)}, '')"
-            )
-        ids = {}
-        for code in CELLS:
-            ids[code] = conn.execute(
-                f"INSERT INTO hydrology_hydrounit (system, code, name, level, area_ha, geom) "
-                f"VALUES ('derived', 'T-{code}', 'Unidad {code}', 1, 10000, {cell(code)}) "
-                f"RETURNING id"
-            ).fetchone()[0]
-        for code, down in DOWN.items():
-            conn.execute(
-                "UPDATE hydrology_hydrounit SET next_down_id = %s WHERE id = %s",
-                [ids[down], ids[code]],
-            )
-        for n, (code, ha, category) in enumerate(
-            (
-                ("a0", 500, "explotacion_ilicita"),
-                ("d1", 300, "explotacion_ilicita"),
-                ("c0", 50, "con_permisos"),
-            )
-        ):
-            conn.execute(
-                f"INSERT INTO layers_mininghotspot (source, source_id, category, setting, "
-                f"area_ha, synthetic, geom) VALUES ('test_engine', 'h{n}', '{category}', "
-                f"'veta', {ha}, true, {square_in(code, ha)})"
-            )
-        # A title and an application overlapping half of it, both in a1: 400 + 200 ha dissolved.
-        conn.execute(
-            f"INSERT INTO layers_miningtenure (tenure_type, expediente, area_ha, status, geom, "
-            f"holders, minerals, mineral_group, stage, modality, scale, "
-            f"municipalities_published, source) "
-            f"SELECT v.*, '{{}}'::text[], '{{}}'::text[], '', '', '', '', '', 'test' FROM (VALUES "
-            f"('title', 'TE-1', 400.0, 'Activo', {box(S + 1000, 1000, S + 3000, 3000)}), "
-            f"('application', 'TE-2', 400.0, 'Radicada', {box(S + 2000, 1000, S + 4000, 3000)})"
-            f") v"
-        )
-        conn.execute(
-            f"INSERT INTO layers_ethnicterritory (kind, source_id, name, people, area_ha, geom, "
-            f"legal_act) VALUES ('resguardo_indigena', 'TE-R1', 'Resguardo de Prueba', 'Emberá', "
-            f"800, "
-            f"{box(2 * S, 0, 2 * S + 2000, 4000)}, '')"
-        )
-        conn.execute(
-            f"INSERT INTO layers_protectedarea (name, category, excludes_mining, area_ha, geom, "
-            f"category_published, legal_basis) VALUES ('Parque de Prueba', 'parque_nacional', "
-            f"true, 1000, {box(3 * S, 0, 3 * S + 1000, 10_000)}, '', '')"
-        )
+        ids = proposal_world.load(conn, tmp_path_factory.mktemp("rasters"))
         yield conn, ids
-        conn.execute("DELETE FROM delimitation_proposal")
-        conn.execute("DELETE FROM delimitation_proposalrun")
-        conn.execute("DELETE FROM hydrology_unitwatermetrics")
-        conn.execute("DELETE FROM hydrology_hydrounit WHERE code LIKE 'T-%'")
-        conn.execute("DELETE FROM layers_mininghotspot WHERE source = 'test_engine'")
-        conn.execute("DELETE FROM layers_miningtenure WHERE expediente LIKE 'TE-%'")
-        conn.execute("DELETE FROM layers_ethnicterritory WHERE source_id = 'TE-R1'")
-        conn.execute("DELETE FROM layers_protectedarea WHERE name = 'Parque de Prueba'")
-        conn.execute("DELETE FROM layers_municipality WHERE code IN ('99001', '99002')")
-        conn.execute("DELETE FROM layers_department WHERE code = '99'")
+        proposal_world.unload(conn)
 
 
 def _request(**parameters) -> engine.ProposalRequest:
@@ -207,6 +114,10 @@ def test_geometry_is_union_of_units_and_figures(world):
     assert m["ethnic_territories"][0]["name"] == "Resguardo de Prueba"
     assert m["ethnic_ha"] == pytest.approx(800, abs=0.01)
     assert m["exclusion_ha"] == 0
+    # 3 km cells: unit edges (10, 20, 30 km) fall mid-cell; exact coverage still gives 1/2.
+    assert m["aptitude_shares"][proposal_world.RASTER] == {"alta": 0.5, "baja": 0.5}
+    a1_aptitude = doc["unit_figures"][str(ids["a1"])]["aptitude_ha"][proposal_world.RASTER]
+    assert a1_aptitude == {"alta": pytest.approx(5000, abs=0.01), "baja": pytest.approx(5000)}
     assert [(x["code"], x["ha"]) for x in m["municipalities"]] == [
         ("99001", 20000.0),
         ("99002", 10000.0),
