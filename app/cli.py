@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--label", help="nombre del token")
     create.set_defaults(func=cmd_token_create)
+    from app.cli_proposals import add_proposal_commands
+
+    add_proposal_commands(commands)
     return parser
 
 
