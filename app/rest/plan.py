@@ -7,10 +7,9 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.auth import Principal, current_principal, require_authenticated, require_role
 from geo.errors import Forbidden, NotFound
@@ -386,25 +385,27 @@ def router() -> APIRouter:
         return result
 
     @api.post("/followups:bulk", operation_id="report_followups_bulk")
-    async def bulk_followups(request: Request, principal: Caller) -> dict:
+    def bulk_followups(
+        rows: Annotated[list[dict[str, Any]], Body(max_length=10_000)], principal: Caller
+    ) -> dict:
         """Many figures at once: each row in its own transaction, a result per row."""
+        from pydantic import ValidationError
+
         from geo.errors import DomainError
 
-        rows = await request.json()
-        if not isinstance(rows, list):
-            from geo.errors import InvalidInput
-
-            raise InvalidInput("Se espera un arreglo JSON de seguimientos.", where="body")
         results = []
         for index, row in enumerate(rows):
             try:
                 body = FollowUpIn.model_validate(row)
-                result, created = await run_in_threadpool(_report, body, principal)
+                result, created = _report(body, principal)
                 results.append({"row": index, "status": 201 if created else 200, **result})
             except DomainError as exc:
                 results.append({"row": index, "status": exc.status, "error": exc.detail})
-            except ValueError as exc:
-                results.append({"row": index, "status": 400, "error": str(exc)[:500]})
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                )
+                results.append({"row": index, "status": 400, "error": problems})
         return {"results": results}
 
     @api.get("/districts/{code}/followups", operation_id="list_followups")
