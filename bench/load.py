@@ -140,13 +140,9 @@ async def run_phase(base: str, rate: float, seconds: float, token: str, seed: in
 
 def _load_process(base: str, rate: float, seconds: float, token: str, seed: int) -> dict:
     """Run a phase in a separate Python process so the generator never shares our GIL."""
-    code = (
-        "import asyncio, json, sys; sys.path.insert(0, %r); from bench.load import run_phase; "
-        "print(json.dumps(asyncio.run(run_phase(%r, %r, %r, %r, %r))))"
-        % (str(ROOT), base, rate, seconds, token, seed)
-    )
+    spec = json.dumps([base, rate, seconds, token, seed])
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, __file__, "--phase", spec],
         capture_output=True,
         text=True,
         check=True,
@@ -167,7 +163,11 @@ def main() -> None:
     parser.add_argument("--rates", default="10,20,40,80,120", help="rates tried (req/s)")
     parser.add_argument("--probe-seconds", type=float, default=10)
     parser.add_argument("--hold-seconds", type=float, default=60)
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase:  # the separate load process
+        print(json.dumps(asyncio.run(run_phase(*json.loads(args.phase)))))
+        return
 
     from app.djangoapp import setup_django
 
