@@ -1,18 +1,23 @@
 """Drainage topology of hydro units: upstream closure, downstream path, dissolved boundaries.
 
-Answered in PostgreSQL with recursive CTEs over `next_down` (indexed by its foreign key), so a
-closure over 10,000 units costs a few milliseconds and no graph has to be kept in memory or
-invalidated after an import. `UNION` (upstream) and `CYCLE` (downstream) stop on a malformed
-layer whose `next_down` loops instead of recursing forever.
+Closures are walked on an in-memory drainage graph (children lists and next_down of every
+unit), loaded with one query and kept until the `hydro_units` layer revision changes (the
+statement triggers of `layers.revisions` bump it on any write), so a closure over 10,000
+units costs a few milliseconds. The same answers in SQL (recursive CTEs, `UNION`/`CYCLE`
+stop on a malformed layer whose `next_down` loops) serve as reference and fallback
+(bench/topology.py compares them). Walks stop on loops too.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from dataclasses import dataclass
 
 from psycopg import Connection
 
 from geo.errors import NotFound
+from layers.revisions import TRIGGER_NAME
 
 UPSTREAM_SQL = """
 WITH RECURSIVE up(id) AS (
@@ -58,17 +63,95 @@ def _require_unit(conn: Connection, unit_id: int) -> None:
         raise NotFound(f"No existe la unidad hidrográfica {unit_id}.", where="id")
 
 
-def upstream_ids(conn: Connection, unit_id: int) -> list[int]:
-    """The unit and every unit draining through it, sorted by id (404 for an unknown unit)."""
+def upstream_ids_sql(conn: Connection, unit_id: int) -> list[int]:
+    """`upstream_ids` by a recursive CTE (no cache)."""
     _require_unit(conn, unit_id)
     rows = conn.execute(UPSTREAM_SQL, {"unit": unit_id}).fetchall()
     return sorted(r[0] for r in rows)
 
 
-def downstream_ids(conn: Connection, unit_id: int) -> list[int]:
-    """The path from the unit to its outlet, in flow order, starting with the unit itself."""
+def downstream_ids_sql(conn: Connection, unit_id: int) -> list[int]:
+    """`downstream_ids` by a recursive CTE (no cache)."""
     _require_unit(conn, unit_id)
     return [r[0] for r in conn.execute(DOWNSTREAM_SQL, {"unit": unit_id}).fetchall()]
+
+
+class DrainageGraph:
+    """next_down and upstream children of every unit, as plain dicts."""
+
+    def __init__(self, edges: list[tuple[int, int | None]]) -> None:
+        self.next_down: dict[int, int | None] = dict(edges)
+        self.children: dict[int, list[int]] = {}
+        for unit, down in edges:
+            if down is not None:
+                self.children.setdefault(down, []).append(unit)
+
+    def require(self, unit_id: int) -> None:
+        """404 for a unit that does not exist."""
+        if unit_id not in self.next_down:
+            raise NotFound(f"No existe la unidad hidrográfica {unit_id}.", where="id")
+
+    def upstream(self, unit_id: int) -> list[int]:
+        """The unit and every unit draining through it, sorted."""
+        self.require(unit_id)
+        seen = {unit_id}
+        queue = deque([unit_id])
+        children = self.children
+        while queue:
+            for child in children.get(queue.popleft(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        return sorted(seen)
+
+    def downstream(self, unit_id: int) -> list[int]:
+        """Path from the unit to its outlet, in flow order (stops where a loop closes)."""
+        self.require(unit_id)
+        path = [unit_id]
+        seen = {unit_id}
+        down = self.next_down.get(unit_id)
+        while down is not None and down not in seen:
+            path.append(down)
+            seen.add(down)
+            down = self.next_down.get(down)
+        return path
+
+
+_graphs: dict[tuple, DrainageGraph] = {}
+_graphs_lock = threading.Lock()
+
+
+def drainage_graph(conn: Connection) -> DrainageGraph:
+    """The drainage graph of this database, reloaded only after hydro units were written."""
+    # The table's oid tells databases and schemas apart; the revision tells versions apart.
+    # Without the revision trigger on the table (never installed) nothing is cached.
+    oid, revision, tracked = conn.execute(
+        "SELECT c.oid, (SELECT revision FROM layers_layerrevision WHERE layer = 'hydro_units'), "
+        "EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = %s) "
+        "FROM pg_class c WHERE c.oid = 'hydrology_hydrounit'::regclass",
+        [TRIGGER_NAME],
+    ).fetchone()
+    key = (conn.info.host, conn.info.port, conn.info.dbname, oid, revision or 0)
+    graph = _graphs.get(key) if tracked else None
+    if graph is None:
+        edges = conn.execute("SELECT id, next_down_id FROM hydrology_hydrounit").fetchall()
+        graph = DrainageGraph(edges)
+        if tracked:
+            with _graphs_lock:
+                for old in [k for k in _graphs if k[:4] == key[:4]]:
+                    del _graphs[old]
+                _graphs[key] = graph
+    return graph
+
+
+def upstream_ids(conn: Connection, unit_id: int) -> list[int]:
+    """The unit and every unit draining through it, sorted by id (404 for an unknown unit)."""
+    return drainage_graph(conn).upstream(unit_id)
+
+
+def downstream_ids(conn: Connection, unit_id: int) -> list[int]:
+    """The path from the unit to its outlet, in flow order, starting with the unit itself."""
+    return drainage_graph(conn).downstream(unit_id)
 
 
 def dissolve(conn: Connection, unit_ids: list[int], out_srid: int = 4326) -> Dissolved:

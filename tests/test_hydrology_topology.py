@@ -156,6 +156,26 @@ def test_ten_thousand_unit_tree_counts(db, tree):
     assert path == expected
 
 
+def test_graph_and_sql_agree_on_the_tree(db, tree):
+    for k in (1, 2, 77, 4096):
+        assert topology.upstream_ids(db, tree[k]) == topology.upstream_ids_sql(db, tree[k])
+        assert topology.downstream_ids(db, tree[k]) == topology.downstream_ids_sql(db, tree[k])
+
+
+def test_graph_is_reloaded_after_a_write(db, basin):
+    assert len(topology.upstream_ids(db, basin["E"])) == 6
+    extra = insert_graph(db, "watershed", "topo-extra-", {"G": None})["G"]
+    try:
+        db.execute(
+            "UPDATE hydrology_hydrounit SET next_down_id = %s WHERE id = %s", [basin["F"], extra]
+        )
+        assert extra in topology.upstream_ids(db, basin["E"])
+        assert topology.downstream_ids(db, extra) == [extra, basin["F"], basin["D"], basin["E"]]
+    finally:
+        delete_codes(db, "watershed", "topo-extra-")
+    assert len(topology.upstream_ids(db, basin["E"])) == 6
+
+
 def test_ten_thousand_unit_tree_dissolved_area(db, tree):
     # Every unit is a 1 ha square on a 100 x 100 grid: the whole tree covers 10,000 ha.
     assert topology.dissolve(db, topology.upstream_ids(db, tree[1])).area_ha == pytest.approx(
