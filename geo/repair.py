@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -40,8 +41,12 @@ _REASONS = {
 _REASON = re.compile(r"^(?P<what>[^\[]+)(?:\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)\])?")
 
 
-def validity_reason_es(reason: str) -> str:
-    """GEOS's invalidity reason (`Self-intersection[x y]`) in Spanish, with the location."""
+Locate = Callable[[float, float], tuple[float, float]]
+
+
+def validity_reason_es(reason: str, locate: Locate | None = None) -> str:
+    """GEOS's invalidity reason (`Self-intersection[x y]`) in Spanish, with the location
+    (passed through `locate`, e.g. back to the file's CRS)."""
     match = _REASON.match(reason or "")
     if not match:
         return reason
@@ -49,6 +54,8 @@ def validity_reason_es(reason: str) -> str:
     text = _REASONS.get(what.lower(), what)
     if match.group("x") is not None:
         x, y = float(match.group("x")), float(match.group("y"))
+        if locate is not None:
+            x, y = locate(x, y)
         text += f" en ({x:.6g}, {y:.6g})" if abs(x) < 1000 else f" en ({x:.1f}, {y:.1f})"
     return text
 
@@ -102,11 +109,14 @@ def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
     return None if merged.is_empty else merged
 
 
-def polygonal(geoms: np.ndarray) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+def polygonal(
+    geoms: np.ndarray, locate: Locate | None = None
+) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
     """Keep valid polygons, repair the rest with make_valid; return (geoms, repaired, rejected).
 
-    `repaired` and `rejected` map array indices to Spanish reasons. Points and lines are
-    rejected here; callers that can turn points into polygons do so before calling.
+    `repaired` and `rejected` map array indices to Spanish reasons (locations through
+    `locate`). Points and lines are rejected here; callers that can turn points into polygons
+    do so before calling.
     """
     geoms = geoms.copy()
     repaired: dict[int, str] = {}
@@ -137,7 +147,7 @@ def polygonal(geoms: np.ndarray) -> tuple[np.ndarray, dict[int, str], dict[int, 
         fixed = shapely.make_valid(geoms[invalid])
         for index, reason, geom in zip(invalid, reasons, fixed, strict=True):
             part = polygonal_part(geom)
-            why = validity_reason_es(reason)
+            why = validity_reason_es(reason, locate)
             if part is None:
                 rejected[int(index)] = (
                     f"geometría inválida ({why}) sin parte poligonal al repararla"

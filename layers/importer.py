@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -677,13 +678,15 @@ class _GeometryStep:
         if len(points):
             repairs.update(self.importer.polygons_from_points(geoms, points, data, issues))
             changed = True
-        before = geoms
-        geoms, repaired, rejected = polygonal(geoms)
+        locate = None
+        if self.crs.to_epsg() != STORAGE_SRID:
+            back = transformer(STORAGE_SRID, self.crs.to_wkt())
+            locate = back.transform
+        geoms, repaired, rejected = polygonal(geoms, locate)
         repairs.update(repaired)
         for index, reason in rejected.items():
             issues.rejected.setdefault(index, reason)
         if not changed and not repaired and not rejected:
-            del before
             return wkb, repairs
         return geoms, repairs
 
@@ -724,7 +727,13 @@ def _batches(source: VectorSource, size: int) -> Iterator[tuple[int, pa.RecordBa
             use_pyarrow=True,
             **source.open_options,
         ) as (_meta, reader):
-            for batch in reader:
+            while True:
+                with warnings.catch_warnings():
+                    # Unclosed rings are reported per row by geo.repair; GDAL's warning is noise.
+                    warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+                    batch = next(reader, None)
+                if batch is None:
+                    break
                 yield offset, batch
                 offset += batch.num_rows
     except DomainError:
@@ -740,12 +749,6 @@ def file_checksum(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def file_fields(source: VectorSource) -> list[str]:
-    """The attribute names of the source layer."""
-    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
-    return [str(f) for f in info["fields"]]
 
 
 def choose(
@@ -796,7 +799,10 @@ def run_import(
     source = open_source(path, source_layer)
     if source.layer is None:
         source = _pick_layer(source, classes, mapping, system)
-    fields = file_fields(source)
+    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
+    if info["features"] == 0:
+        raise InvalidInput(f"El archivo '{Path(path).name}' no tiene entidades.", where="path")
+    fields = [str(f) for f in info["fields"]]
     importer = choose(classes, layer, fields, mapping, system, fixed)
     summary = ImportSummary(
         layer=layer,
@@ -806,7 +812,6 @@ def run_import(
         dry_run=dry_run,
     )
     if on_start:
-        info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
         on_start(info["features"] if info["features"] >= 0 else None)
     return importer.run(
         source,

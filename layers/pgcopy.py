@@ -71,6 +71,9 @@ def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
     for column, pg_type in columns:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
+        if column.null_count == rows:
+            parts.append(_as_binary(np.full(rows, -1, dtype=">i4")))
+            continue
         parts.extend(_fixed(column, pg_type) if pg_type in _FIXED else _variable(column))
     if sum(part.nbytes for part in parts) > (1 << 31) - (1 << 24):
         # Beyond 32-bit offsets: join as large_binary (rare: a batch of huge polygons).

@@ -154,10 +154,10 @@ class CorpourabaTenures(TenureImporter):
         "tenure_type": ("tipo",),
         "holders": ("titular",),
         "mineral_group": ("mineral",),
-        "minerals": ("minerales_detalle",),
+        "minerals": ("minerales_detalle", "minerales_"),
         "status": ("estado",),
         "stage": ("etapa",),
-        "scale": ("clasificacion",),
+        "scale": ("clasificacion", "clasificac"),
         "municipalities_published": ("municipios",),
         "declared_area_ha": ("area_ha",),
     }
