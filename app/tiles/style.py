@@ -64,6 +64,8 @@ def legend(layer: Layer) -> dict:
         "property": sym.property,
         "property_title": attribute,
         "classes": classes,
+        "fields": {p.name: p.title or p.name for p in layer.properties},
+        "label": layer.label,
     }
 
 
