@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import psycopg
+import shapely
 from shapely.geometry import shape
-from shapely.ops import transform
 
 from app.auth import Principal, require_role
 from app.db import Database
@@ -34,9 +35,12 @@ def _geometry(layer: Layer, value: Any, srs: SrsName):
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput(f"Geometría GeoJSON inválida: {exc}", where="geometry") from None
     if srs.flip:
-        geometry = transform(lambda x, y, z=None: (y, x), geometry)
+        geometry = shapely.transform(geometry, lambda xy: xy[:, ::-1])
     if srs.srid != layer.srid:
-        geometry = transform(transformer(srs.srid, layer.srid).transform, geometry)
+        to_storage = transformer(srs.srid, layer.srid)
+        geometry = shapely.transform(
+            geometry, lambda xy: np.column_stack(to_storage.transform(xy[:, 0], xy[:, 1]))
+        )
     return geometry
 
 
