@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_proposals import add_proposal_commands
 
     add_proposal_commands(commands)
+    from app.cli_hydrology import add_hydrology_commands
+
+    add_hydrology_commands(commands)
     return parser
 
 

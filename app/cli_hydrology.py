@@ -9,8 +9,6 @@ from pathlib import Path
 
 import psycopg
 
-from geo.errors import DomainError
-
 
 def add_hydrology_commands(subparsers) -> None:
     """Register `hydrology derive|catchment|next-down` on the main CLI's subparsers."""
@@ -29,7 +27,7 @@ def add_hydrology_commands(subparsers) -> None:
     derive.add_argument(
         "--force", action="store_true", help="acepta valores que no parecen elevaciones"
     )
-    derive.set_defaults(handler=run_derive)
+    derive.set_defaults(func=run_derive)
 
     catchment = commands.add_parser("catchment", help="cuenca aportante de un punto (GeoJSON)")
     catchment.add_argument("--dem", required=True, help="archivo GeoTIFF o nombre de ráster")
@@ -38,7 +36,7 @@ def add_hydrology_commands(subparsers) -> None:
     catchment.add_argument("--snap-radius-m", type=float, default=None)
     catchment.add_argument("--crs", default="4326", help="CRS de salida (defecto 4326)")
     catchment.add_argument("--output", type=Path, default=None, help="archivo GeoJSON de salida")
-    catchment.set_defaults(handler=run_catchment)
+    catchment.set_defaults(func=run_catchment)
 
     next_down = commands.add_parser(
         "next-down", help="deriva next_down de las unidades de un sistema a partir de un DEM"
@@ -48,7 +46,7 @@ def add_hydrology_commands(subparsers) -> None:
     next_down.add_argument(
         "--overwrite", action="store_true", help="reemplaza next_down ya publicados"
     )
-    next_down.set_defaults(handler=run_next_down)
+    next_down.set_defaults(func=run_next_down)
 
 
 def _connect() -> psycopg.Connection:
@@ -73,11 +71,6 @@ def _dem_path(conn: psycopg.Connection, value: str) -> tuple[str, Path]:
     return row[0], stored if stored.is_absolute() else Settings.from_env().data_dir / stored
 
 
-def _fail(exc: DomainError) -> int:
-    print(f"Error: {exc.detail}", file=sys.stderr)
-    return 2
-
-
 def run_derive(args: argparse.Namespace) -> int:
     """Derive and store the sub-catchments and streams of a DEM, with a progress bar."""
     from tqdm import tqdm
@@ -87,7 +80,9 @@ def run_derive(args: argparse.Namespace) -> int:
 
     with _connect() as conn:
         name, path = _dem_path(conn, args.dem)
-        bar = tqdm(total=4, desc="Derivando", unit="paso", file=sys.stderr)
+        bar = tqdm(
+            total=4, desc="Derivando", unit="paso", file=sys.stderr, disable=not sys.stderr.isatty()
+        )
 
         def progress(step: str) -> None:
             bar.set_description(step)
@@ -95,12 +90,10 @@ def run_derive(args: argparse.Namespace) -> int:
 
         try:
             stored = derive_from_dem(
-                conn, path, args.threshold_km2, force=args.force, progress=progress
+                conn, path, args.threshold_km2, force=args.force, progress=progress, prefix=name
             )
-        except DomainError as exc:
+        finally:
             bar.close()
-            return _fail(exc)
-        bar.close()
         # The catchment API finds DEMs in the catalogue: a derived DEM is always usable there.
         if not conn.execute("SELECT 1 FROM layers_rasterlayer WHERE name = %s", [name]).fetchone():
             catalogue_dem(conn, path, name)
@@ -119,16 +112,13 @@ def run_catchment(args: argparse.Namespace) -> int:
 
     with _connect() as conn:
         name, path = _dem_path(conn, args.dem)
-    try:
-        feature = catchment_of_point(
-            CataloguedDem(name, path),
-            args.lon,
-            args.lat,
-            out_srid=parse_srid(args.crs),
-            snap_radius_m=args.snap_radius_m,
-        )
-    except DomainError as exc:
-        return _fail(exc)
+    feature = catchment_of_point(
+        CataloguedDem(name, path),
+        args.lon,
+        args.lat,
+        out_srid=parse_srid(args.crs),
+        snap_radius_m=args.snap_radius_m,
+    )
     text = json.dumps(feature, ensure_ascii=False)
     props = feature["properties"]
     summary = (
@@ -160,10 +150,7 @@ def run_next_down(args: argparse.Namespace) -> int:
         if not ids:
             print(f"No hay unidades del sistema '{args.system}'.", file=sys.stderr)
             return 2
-        try:
-            summary = derive_next_down(conn, ids, path, overwrite=args.overwrite)
-        except DomainError as exc:
-            return _fail(exc)
+        summary = derive_next_down(conn, ids, path, overwrite=args.overwrite)
     for line in summary.messages():
         print(line)
     return 0

@@ -221,6 +221,7 @@ def store_derived(
     *,
     user: str = "",
     threshold_km2: float | None = None,
+    prefix: str | None = None,
 ) -> StoredDerivation:
     """Replace the derived units and rivers of this DEM with new ones, in one transaction.
 
@@ -230,7 +231,7 @@ def store_derived(
     from shapely import wkb
     from shapely.geometry import MultiLineString, MultiPolygon
 
-    prefix = dem_prefix(dem_path)
+    prefix = prefix or dem_prefix(dem_path)
     src_srid = _srid_of(crs_wkt)
     source = f"DEM {prefix}"
     units = list(subcatchments)
@@ -326,10 +327,12 @@ def derive_from_dem(
     force: bool = False,
     user: str = "",
     progress=None,
+    prefix: str | None = None,
 ) -> StoredDerivation:
     """Condition a DEM, extract streams and sub-catchments, and store them (system 'derived').
 
-    `progress(step: str)` is called before each step (the CLI draws its bar with it).
+    `progress(step: str)` is called before each step (the CLI draws its bar with it); unit
+    codes are `<prefix>-<code>`, the prefix defaulting to the DEM file's stem.
     Refuses a threshold that would create too many units, with the estimated count.
     """
     from hydrology import catchments, streams
@@ -359,4 +362,5 @@ def derive_from_dem(
         grids.fdir.crs.to_wkt(),
         user=user,
         threshold_km2=threshold_km2,
+        prefix=prefix,
     )
