@@ -22,6 +22,7 @@ from geo.errors import Conflict, InvalidInput, NotFound
 from layers.editing import Actor, write_audit
 
 EDITABLE_FIELDS = ("name", "description", "type")
+DUST_HA = 0.0001
 
 
 def _check_type(value: str) -> None:
@@ -182,9 +183,14 @@ def territory(conn: Connection, geometry: BaseGeometry, area_ha: float) -> dict:
             else 0.0,
         }
 
+    # Neighbours sharing an edge intersect with floating-point dust: not touched.
     return {
-        "departments": [shares(d) for d in q.departments_touched(conn, geometry)],
-        "municipalities": [shares(m) for m in q.municipalities_touched(conn, geometry)],
+        "departments": [
+            shares(d) for d in q.departments_touched(conn, geometry) if d["inside_ha"] >= DUST_HA
+        ],
+        "municipalities": [
+            shares(m) for m in q.municipalities_touched(conn, geometry) if m["inside_ha"] >= DUST_HA
+        ],
     }
 
 
