@@ -264,16 +264,27 @@ def fill_depressions(dem: Dem, *, in_place: bool = False) -> tuple[np.ndarray, i
     return z, int(raised)
 
 
+# Search order N, NE, E, SE, S, SW, W, NW (as pysheds and most tools): ties go to the first.
+SEARCH = np.array([6, 7, 0, 1, 2, 3, 4, 5], dtype=np.int64)
+
+
+@nb.njit(cache=True)
+def _push(q: np.ndarray, n: int, value: int) -> np.ndarray:
+    if n == q.size:
+        q2 = np.empty(q.size * 2, np.int64)
+        q2[:n] = q[:n]
+        q = q2
+    q[n] = value
+    return q
+
+
 @nb.njit(cache=True)
 def _d8_kernel(
     z: np.ndarray, valid: np.ndarray, dx: np.ndarray, dy: np.ndarray, out: np.ndarray
 ) -> int:
     h, w = z.shape
     dist = np.empty(8, np.float64)
-    qcap = 1024
-    q = np.empty(qcap, np.int64)
-    qh = 0
-    qn = 0
+    nflat = 0
     for r in range(h):
         dist[0] = dx[r]
         dist[4] = dx[r]
@@ -292,7 +303,8 @@ def _d8_kernel(
             best = 0.0
             code = np.uint8(0)
             exit_code = np.uint8(0)
-            for k in range(8):
+            for s in range(8):
+                k = SEARCH[s]
                 rr = r + DR[k]
                 cc = c + DC[k]
                 if rr < 0 or cc < 0 or rr >= h or cc >= w or not valid[rr, cc]:
@@ -301,68 +313,171 @@ def _d8_kernel(
                     continue
                 drop = zc - z[rr, cc]
                 if drop > 0.0:
-                    s = drop / dist[k]
-                    if s > best:
-                        best = s
+                    slope = drop / dist[k]
+                    if slope > best:
+                        best = slope
                         code = CODES[k]
             if code != 0:
                 out[r, c] = code
             else:
                 out[r, c] = exit_code
-    # Flats: breadth-first from every drained cell into undrained cells of equal elevation,
-    # so each flat cell flows along the shortest path to the flat's outlet.
+                if exit_code == 0:
+                    nflat += 1
+    if nflat == 0:
+        return 0
+    # Flats (Garbrecht & Martz 1997, as organised by Barnes et al. 2014 and pysheds): a
+    # gradient towards the flat's lower edges (weight 2) plus one away from its higher edges
+    # decides the direction of every flat cell; distances stay integer so float32 elevations
+    # need no epsilon.
+    FLAT = np.uint8(254)
+    g = np.zeros((h, w), np.uint16)
+    comp = np.empty(1024, np.int64)
+    level = np.empty(1024, np.int64)
+    sinks = 0
+    for r0 in range(h):
+        for c0 in range(w):
+            if not valid[r0, c0] or out[r0, c0] != 0:
+                continue
+            zc = z[r0, c0]
+            # 1. The connected flat: undetermined cells of this elevation.
+            n = 0
+            comp = _push(comp, n, r0 * w + c0)
+            n += 1
+            out[r0, c0] = FLAT
+            i = 0
+            while i < n:
+                r = comp[i] // w
+                c = comp[i] - r * w
+                i += 1
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if not (0 <= rr < h and 0 <= cc < w) or not valid[rr, cc]:
+                        continue
+                    if out[rr, cc] == 0 and z[rr, cc] == zc:
+                        out[rr, cc] = FLAT
+                        comp = _push(comp, n, rr * w + cc)
+                        n += 1
+            # 2. Gradient away from higher terrain, breadth-first from the high edges.
+            m = 0
+            for j in range(n):
+                r = comp[j] // w
+                c = comp[j] - r * w
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if 0 <= rr < h and 0 <= cc < w and valid[rr, cc] and z[rr, cc] > zc:
+                        g[r, c] = 1
+                        level = _push(level, m, comp[j])
+                        m += 1
+                        break
+            top = 0
+            i = 0
+            while i < m:
+                r = level[i] // w
+                c = level[i] - r * w
+                i += 1
+                d = g[r, c]
+                if d > top:
+                    top = d
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if 0 <= rr < h and 0 <= cc < w and out[rr, cc] == FLAT and g[rr, cc] == 0:
+                        g[rr, cc] = min(d + 1, 65535)
+                        level = _push(level, m, rr * w + cc)
+                        m += 1
+            for j in range(n):
+                r = comp[j] // w
+                c = comp[j] - r * w
+                if g[r, c] > 0:
+                    g[r, c] = top - g[r, c]
+            # 3. Gradient towards lower terrain from the low edges (drained cells, same height).
+            m = 0
+            for j in range(n):
+                r = comp[j] // w
+                c = comp[j] - r * w
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if not (0 <= rr < h and 0 <= cc < w) or not valid[rr, cc]:
+                        continue
+                    o = out[rr, cc]
+                    if o != FLAT and o != 0 and o < 252 and z[rr, cc] == zc:
+                        g[rr, cc] = 2  # 2 x distance 1; the edge itself keeps its direction
+                        level = _push(level, m, rr * w + cc)
+                        m += 1
+            if m == 0:
+                # Nowhere to drain (an unfilled pit): leave the flat without directions.
+                for j in range(n):
+                    r = comp[j] // w
+                    c = comp[j] - r * w
+                    g[r, c] = 0
+                    sinks += 1
+                    out[r, c] = 253  # a sink: the scan must not revisit it
+                continue
+            lvl_start = 0
+            t = 1
+            while lvl_start < m:
+                lvl_end = m
+                t += 1
+                for q in range(lvl_start, lvl_end):
+                    r = level[q] // w
+                    c = level[q] - r * w
+                    for k in range(8):
+                        rr = r + DR[k]
+                        cc = c + DC[k]
+                        if 0 <= rr < h and 0 <= cc < w and out[rr, cc] == FLAT:
+                            out[rr, cc] = 252  # reached
+                            g[rr, cc] = min(int(g[rr, cc]) + 2 * t, 65535)
+                            level = _push(level, m, rr * w + cc)
+                            m += 1
+                lvl_start = lvl_end
+    # 4. D8 again near flats, on the inflated surface z + eps * g (as pysheds' resolve_flats
+    # with its eps), never uphill in true elevation so the result has no cycles.
+    eps = 1e-5
     for r in range(h):
+        dxr = dx[r]
+        dyr = dy[r]
+        diag = np.sqrt(dxr * dxr + dyr * dyr)
         for c in range(w):
-            if not valid[r, c] or out[r, c] == 0:
+            if not valid[r, c]:
+                continue
+            near = g[r, c] > 0 or out[r, c] == 252
+            if not near:
+                for k in range(8):
+                    rr = r + DR[k]
+                    cc = c + DC[k]
+                    if 0 <= rr < h and 0 <= cc < w and g[rr, cc] > 0:
+                        near = True
+                        break
+            if not near:
                 continue
             zc = z[r, c]
-            for k in range(8):
+            zi = float(zc) + eps * float(g[r, c])
+            best = 0.0
+            code = np.uint8(0)
+            for s in range(8):
+                k = SEARCH[s]
                 rr = r + DR[k]
                 cc = c + DC[k]
-                if rr < 0 or cc < 0 or rr >= h or cc >= w:
+                if not (0 <= rr < h and 0 <= cc < w) or not valid[rr, cc] or z[rr, cc] > zc:
                     continue
-                if valid[rr, cc] and out[rr, cc] == 0 and z[rr, cc] == zc:
-                    if qn == qcap:
-                        q2 = np.empty(qcap * 2, np.int64)
-                        for t in range(qn):
-                            q2[t] = q[(qh + t) % qcap]
-                        q = q2
-                        qh = 0
-                        qcap *= 2
-                    q[(qh + qn) % qcap] = r * w + c
-                    qn += 1
-                    break
-    while qn > 0:
-        i = q[qh]
-        qh += 1
-        if qh == qcap:
-            qh = 0
-        qn -= 1
-        r = i // w
-        c = i - r * w
-        zc = z[r, c]
-        for k in range(8):
-            rr = r + DR[k]
-            cc = c + DC[k]
-            if rr < 0 or cc < 0 or rr >= h or cc >= w:
-                continue
-            if valid[rr, cc] and out[rr, cc] == 0 and z[rr, cc] == zc:
-                # Neighbour k of (r, c) drains back to (r, c): opposite direction.
-                out[rr, cc] = CODES[(k + 4) % 8]
-                if qn == qcap:
-                    q2 = np.empty(qcap * 2, np.int64)
-                    for t in range(qn):
-                        q2[t] = q[(qh + t) % qcap]
-                    q = q2
-                    qh = 0
-                    qcap *= 2
-                q[(qh + qn) % qcap] = rr * w + cc
-                qn += 1
-    sinks = 0
+                dk = dxr if k == 0 or k == 4 else (dyr if k == 2 or k == 6 else diag)
+                slope = (zi - (float(z[rr, cc]) + eps * float(g[rr, cc]))) / dk
+                if slope > best:
+                    best = slope
+                    code = CODES[k]
+            if code != 0:
+                out[r, c] = code
+            elif out[r, c] == 252:
+                # Only if the gradient saturated (flats over 20,000 cells across).
+                out[r, c] = 253
+                sinks += 1
     for r in range(h):
         for c in range(w):
-            if valid[r, c] and out[r, c] == 0:
-                sinks += 1
+            if out[r, c] == 253:
+                out[r, c] = 0
     return sinks
 
 
