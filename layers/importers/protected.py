@@ -23,21 +23,22 @@ def protected_category(label: str) -> str:
             if f"tipo {letter}" in label or label.endswith(f" {letter}"):
                 return f"ley2_{letter}"
         return "otra"
+    # Stems, so plural RUNAP wording ("Parques Nacionales Naturales") matches too.
     rules = (
-        ("parque nacional", "parque_nacional"),
-        ("reserva forestal protectora", "reserva_forestal_protectora"),
-        ("manejo integrado", "drmi"),
-        ("drmi", "drmi"),
-        ("sociedad civil", "rnsc"),
-        ("rnsc", "rnsc"),
-        ("paramo", "paramo"),
-        ("ramsar", "humedal_ramsar"),
+        (("parque", "nacional"), "parque_nacional"),
+        (("parque", "regional"), "parque_regional"),
+        (("reserva", "forestal", "protector"), "reserva_forestal_protectora"),
+        (("manejo integrado",), "drmi"),
+        (("drmi",), "drmi"),
+        (("sociedad civil",), "rnsc"),
+        (("rnsc",), "rnsc"),
+        (("paramo",), "paramo"),
+        (("ramsar",), "humedal_ramsar"),
+        (("humedal", "importancia internacional"), "humedal_ramsar"),
     )
-    for words, category in rules:
-        if words in label:
+    for stems, category in rules:
+        if all(stem in label for stem in stems):
             return category
-    if "parque" in label and "regional" in label:
-        return "parque_regional"
     return "otra"
 
 
@@ -77,7 +78,8 @@ class ProtectedAreaImporter(Importer):
             folded = values.fold(text)
             category = protected_category(folded)
             spnn = any(word in folded for word in _SPNN_OTHER)
-            mapping[text] = (category, category in MINING_EXCLUDED or spnn, _legal_basis(folded))
+            basis = _legal_basis(folded, category, spnn)
+            mapping[text] = (category, category in MINING_EXCLUDED or spnn, basis)
         keys = pa.array(list(mapping), pa.string())
         positions = pc.index_in(labels, value_set=keys)
         table = list(mapping.values())
@@ -90,12 +92,12 @@ class ProtectedAreaImporter(Importer):
         return data
 
 
-def _legal_basis(folded: str) -> str | None:
+def _legal_basis(folded: str, category: str, spnn: bool) -> str | None:
     if "ley 2" in folded or "ley segunda" in folded:
         return "Ley 2ª de 1959 (zonificación Resolución 1922 de 2013 y siguientes)"
-    if "parque nacional" in folded or any(word in folded for word in _SPNN_OTHER):
+    if category == "parque_nacional" or spnn:
         return "Sistema de Parques Nacionales Naturales; Código de Minas art. 34"
-    if "paramo" in folded:
+    if category == "paramo":
         return "Ley 1930 de 2018"
     return None
 

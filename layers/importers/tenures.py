@@ -112,6 +112,7 @@ class AnmTenures(TenureImporter):
         "municipalities_published": ("MUNICIPIOS", "MPIO_CCNCT", "MPIO_CNMBR"),
     }
     constants: ClassVar[dict[str, Any]] = {"source": "ANM AnnA Minería"}
+    required = ("expediente",)
 
     @classmethod
     def recognises(cls, file_fields: list[str]) -> bool:
@@ -120,7 +121,8 @@ class AnmTenures(TenureImporter):
 
     @classmethod
     def constants_for(cls, file_fields: list[str]) -> dict[str, Any]:
-        # AnnA publishes titles and applications as separate layers; the state field tells.
+        # AnnA publishes titles and applications as separate layers; the state field's name
+        # is the fallback kind when neither the state text nor the modality tells.
         present = {f.upper() for f in file_fields}
         constants = dict(cls.constants)
         if not present & set(cls.fields["tenure_type"]):
@@ -132,12 +134,32 @@ class AnmTenures(TenureImporter):
 
     def convert_batch(self, batch: pa.RecordBatch, issues: Issues) -> dict[str, pa.Array]:
         data = super().convert_batch(batch, issues)
-        modality = data.get("modality")
-        if modality is not None and "tenure_type" in data and "tenure_type" not in self.sources:
-            # Subcontracts, AREs and ethnic zones share the title layer; the modality says so.
-            refined = values.choice(_special_kind, strict=False)(modality, Issues(0), "MODALIDAD")
-            data["tenure_type"] = pc.coalesce(refined, data["tenure_type"])
+        if "tenure_type" in self.sources:
+            return data
+        # Per row: a special modality (subcontract, ARE, ethnic zone), else the state text
+        # ('Solicitud ...' / 'Título ...'), else the modality, else the layer's kind.
+        quiet = Issues(0)
+        guesses = []
+        if "modality" in data:
+            guesses.append(values.choice(_special_kind, strict=False)(data["modality"], quiet, ""))
+        if "status" in data:
+            guesses.append(values.choice(_state_kind, strict=False)(data["status"], quiet, ""))
+        if "modality" in data:
+            guesses.append(values.choice(tenure_type, strict=False)(data["modality"], quiet, ""))
+        fallback = data.get("tenure_type")
+        if fallback is not None:
+            guesses.append(fallback)
+        if guesses:
+            data["tenure_type"] = pc.coalesce(*guesses) if len(guesses) > 1 else guesses[0]
         return data
+
+
+def _state_kind(label: str) -> str | None:
+    if label.startswith("solicitud") or label.startswith("propuesta"):
+        return "application"
+    if label.startswith("titulo"):
+        return "title"
+    return None
 
 
 def _special_kind(label: str) -> str | None:
