@@ -290,13 +290,21 @@ def test_meta_catchment_matches_pysheds_within_one_percent(client, meta_dem):
     if not REFERENCE.exists():
         pytest.skip("referencia de pysheds ausente (bench/pysheds_reference.py)")
     reference = json.loads(REFERENCE.read_text())
-    outlets = reference["outlets"] if isinstance(reference, dict) else reference
+    to_4326 = Transformer.from_crs(reference["crs"], 4326, always_xy=True)
+    # pysheds snaps within a (2r+1)² square window; a circle of r·√2 cells covers exactly it.
+    cell_m = reference["cell_km2"] ** 0.5 * 1000
+    radius = reference["snap_radius_cells"] * cell_m * 2**0.5 + 1
+    outlets = reference["outlets"]
     assert len(outlets) >= 10
     for outlet in outlets:
+        lon, lat = to_4326.transform(outlet["x"], outlet["y"])
         response = client.post(
             "/api/v1/hydrology/catchment",
-            json={"lon": outlet["lon"], "lat": outlet["lat"], "dem": meta_dem, "snap_radius_m": 0},
+            json={"lon": lon, "lat": lat, "dem": meta_dem, "snap_radius_m": radius},
         )
         assert response.status_code == 200, response.text
-        area = response.json()["properties"]["area_ha"]
-        assert area == pytest.approx(outlet["area_ha"], rel=0.01), outlet
+        props = response.json()["properties"]
+        assert props["area_ha"] == pytest.approx(outlet["area_km2"] * 100, rel=0.01), outlet
+        snapped = to_4326.transform(outlet["snapped_x"], outlet["snapped_y"])
+        assert props["outlet"]["lon"] == pytest.approx(snapped[0], abs=1e-6)
+        assert props["outlet"]["lat"] == pytest.approx(snapped[1], abs=1e-6)
