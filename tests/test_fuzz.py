@@ -43,7 +43,7 @@ def test_openapi_fuzz_has_no_server_errors(app, database_url):
         )
         def check(case) -> None:
             response = case.call(headers=headers)
-            sent.append(operation.label)
+            sent.append(case.operation.label)
             if response.status_code >= 500:
                 failures.append(
                     f"{case.method} {case.formatted_path} {case.query} -> "
