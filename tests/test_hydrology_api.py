@@ -308,3 +308,45 @@ def test_meta_catchment_matches_pysheds_within_one_percent(client, meta_dem):
         snapped = to_4326.transform(outlet["snapped_x"], outlet["snapped_y"])
         assert props["outlet"]["lon"] == pytest.approx(snapped[0], abs=1e-6)
         assert props["outlet"]["lat"] == pytest.approx(snapped[1], abs=1e-6)
+
+
+def test_rivers_and_intakes_are_registry_layers(client, units, db):
+    db.execute("DELETE FROM hydrology_waterintake WHERE source = 'test-api'")
+    db.execute(
+        "INSERT INTO hydrology_waterintake (name, serves_municipality_id, aqueduct, source, geom) "
+        "VALUES ('Bocatoma La Esperanza', '05154', 'Acueducto municipal', 'test-api', "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 9377))",
+        [X0 + 1000, Y0 + 1000],
+    )
+    try:
+        rivers = client.get("/api/v1/layers/rivers/features?source=test-api&crs=9377").json()
+        assert rivers["numberMatched"] == 1
+        river = rivers["features"][0]
+        assert river["geometry"]["type"] == "MultiLineString"
+        assert river["properties"] == {
+            "name": "Río P",
+            "strahler_order": 3,
+            "length_km": 6.0,
+            "source": "test-api",
+        }
+        intakes = client.get("/api/v1/layers/water_intakes/features?source=test-api").json()
+        intake = intakes["features"][0]
+        assert intake["geometry"]["type"] == "Point"
+        lon, lat = TO_4326.transform(X0 + 1000, Y0 + 1000)
+        assert intake["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1e-7)
+        assert intake["properties"]["serves_municipality"] == "05154"
+        assert intake["properties"]["aqueduct"] == "Acueducto municipal"
+    finally:
+        db.execute("DELETE FROM hydrology_waterintake WHERE source = 'test-api'")
+
+
+def test_hydrology_routes_and_operation_ids(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("/api/v1/hydrology/units/{unit_id}", "get"): "get_hydro_unit",
+        ("/api/v1/hydrology/units/{unit_id}/upstream", "get"): "get_hydro_unit_upstream",
+        ("/api/v1/hydrology/units/{unit_id}/downstream", "get"): "get_hydro_unit_downstream",
+        ("/api/v1/hydrology/catchment", "post"): "compute_catchment",
+    }
+    for (path, method), operation in expected.items():
+        assert paths[path][method]["operationId"] == operation
