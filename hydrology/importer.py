@@ -135,6 +135,7 @@ class HydrobasinsUnits(HydroUnitImporter):
     label = "HydroBASINS"
     system = "hydrobasins"
     required = ("system", "code")
+    signature = ("HYBAS_ID", "NEXT_DOWN")
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "code": ("HYBAS_ID",),
         "next_down_code": ("NEXT_DOWN",),
@@ -162,6 +163,7 @@ class IdeamUnits(HydroUnitImporter):
     label = "IDEAM zonificación hidrográfica 2013"
     system = "ideam"
     required = ("system", "code")
+    signature = ("COD_SZH",)
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "code": ("COD_SZH",),
         "name": ("NOM_SZH",),
