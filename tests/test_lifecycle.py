@@ -310,3 +310,41 @@ def test_every_write_is_audited(client, who, conn):
         ("transition", "tdm-ana", "proposed", "in_validation"),
         ("act", "tdm-coord", "in_validation", "delimited"),
     ]
+
+
+def test_act_with_pdf_document_upload_and_download(client, who, app, tmp_path):
+    import json
+
+    district = District(client, who)
+    district.to("proposed")
+    district.to("in_validation")
+    act = {"kind": "delimitation", "number": "Resolución 40437 T", "date": "2025-03-14"}
+    not_pdf = client.post(
+        f"{BASE}/{district.code}/acts",
+        data={"act": json.dumps(act)},
+        files={"document": ("r.pdf", b"hola", "application/pdf")},
+        headers={**who["coord"], "If-Match": district.etag},
+    )
+    assert not_pdf.status_code == 400 and "debe ser un PDF" in not_pdf.json()["detail"]
+    pdf = b"%PDF-1.4\n% resolucion de prueba\n%%EOF\n"
+    response = client.post(
+        f"{BASE}/{district.code}/acts",
+        data={"act": json.dumps(act)},
+        files={"document": ("resolucion.pdf", pdf, "application/pdf")},
+        headers={**who["coord"], "If-Match": district.etag},
+    )
+    assert response.status_code == 201, response.text
+    (stored,) = response.json()["acts"]
+    assert stored["document_file"].startswith("acts/") and stored["document_file"].endswith(".pdf")
+    download = client.get(
+        f"{BASE}/{district.code}/acts/{stored['id']}/document", headers=who["viewer"]
+    )
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    bad = client.post(
+        f"{BASE}/{district.code}/acts",
+        data={"act": '{"kind": "revocation"}'},
+        headers={**who["coord"], "If-Match": response.headers["etag"]},
+    )
+    assert bad.status_code == 400 and "number" in bad.json()["detail"]

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import Principal, current_principal
 from delimitation import districts, lifecycle, versions
+from delimitation import overlay_queries as q
+from delimitation.documents import open_pdf, store_pdf
 from delimitation.models import MINISTRY
 from delimitation.validation import ValidationRules, validate
 from delimitation.versions import HydroChoice
 from geo.crs import WGS84, parse_srid
-from geo.errors import NotFound
+from geo.errors import InvalidInput, NotFound
 from geo.geojson_input import parse_geojson
 from layers.registry import ANONYMOUS, VIEWER
 
@@ -97,6 +101,33 @@ def rules_from_env() -> ValidationRules:
         min_area_ha=float(os.environ.get("DM_DISTRICT_MIN_HA", defaults.min_area_ha)),
         max_area_ha=float(os.environ.get("DM_DISTRICT_MAX_HA", defaults.max_area_ha)),
     )
+
+
+async def _act_request(request: Request) -> tuple[ActPost, bytes | None]:
+    """The act from a JSON body, or from a multipart form with its PDF document."""
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            form = await request.form()
+            raw = form.get("act")
+            if not isinstance(raw, str):
+                raise InvalidInput("Falta el campo 'act' (JSON del acto).", where="act")
+            upload = form.get("document")
+            data = await upload.read() if upload is not None and hasattr(upload, "read") else None
+            return ActPost.model_validate_json(raw), data
+        return ActPost.model_validate(await request.json()), None
+    except ValidationError as exc:
+        detail = "; ".join(
+            ".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()
+        )
+        raise InvalidInput(f"Acto inválido: {detail}", where="act") from None
+    except ValueError:
+        raise InvalidInput("El cuerpo no es JSON válido.", where="body") from None
+
+
+def documents_root(request: Request) -> Path:
+    """Where act documents live: beside the raster store under the data folder."""
+    return Path(request.app.state.settings.data_dir).parent / "documents"
 
 
 def _out_srid(crs: str | None) -> int:
@@ -277,16 +308,44 @@ def router() -> APIRouter:
         "/districts/{code}/acts",
         operation_id="register_district_act",
         summary="Registrar un acto administrativo",
+        description="JSON (ActPost), o multipart/form-data con el campo `act` (el mismo JSON) "
+        "y el archivo `document` (PDF de la resolución firmada).",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ActPost.model_json_schema()},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["act"],
+                            "properties": {
+                                "act": {"type": "string", "description": "ActPost como JSON"},
+                                "document": {"type": "string", "format": "binary"},
+                            },
+                        }
+                    },
+                },
+            }
+        },
     )
-    def register_act(
+    async def register_act(
         code: str,
         request: Request,
         principal: Caller,
-        body: Annotated[ActPost, Body()],
         if_match: IfMatch = None,
         crs: Crs = None,
     ) -> JSONResponse:
+        body, document = await _act_request(request)
+        return await run_in_threadpool(
+            _register_act, request, code, principal, body, document, if_match, crs
+        )
+
+    def _register_act(request, code, principal, body: ActPost, document, if_match, crs):
         geometry = geometry_of(request, body.geometry, body.crs) if body.geometry else None
+        stored = ""
+        if document is not None:
+            stored = store_pdf(document, documents_root(request))
         act = lifecycle.ActInput(
             kind=body.kind,
             number=body.number,
@@ -294,6 +353,7 @@ def router() -> APIRouter:
             issuer=body.issuer,
             diario_oficial=body.diario_oficial,
             document_url=body.document_url,
+            document_file=stored,
             summary=body.summary,
             boundary_version=body.boundary_version,
         )
@@ -312,6 +372,22 @@ def router() -> APIRouter:
             )
             doc = districts.document(conn, district, _out_srid(crs))
         return _respond(doc, district, 201)
+
+    @api.get(
+        "/districts/{code}/acts/{act_id}/document",
+        operation_id="get_district_act_document",
+        summary="Documento (PDF) de un acto",
+        response_class=FileResponse,
+    )
+    def act_document(code: str, act_id: int, request: Request, principal: Caller):
+        with request.app.state.db.connection() as conn:
+            district = visible(principal, districts.get(conn, code))
+            act = next((a for a in q.acts(conn, district["id"]) if a["id"] == act_id), None)
+        if act is None:
+            raise NotFound(f"El distrito {code} no tiene el acto {act_id}.", where="act_id")
+        path = open_pdf(act["document_file"], documents_root(request))
+        filename = f"{act['number']}.pdf".replace("/", "-")
+        return FileResponse(path, media_type="application/pdf", filename=filename)
 
     @api.post("/validate", operation_id="validate_boundary", summary="Validar un límite")
     def validate_boundary(request: Request, body: ValidatePost, crs: Crs = None) -> dict:
