@@ -173,8 +173,11 @@ def getfeature_from_kvp(
     srs = parse_srs_name(srs_text) if srs_text else None
     props = _property_lists(params.get("PROPERTYNAME", ""), len(layers))
     filters: list[object | None] = [None] * len(layers)
-    if params.get("FILTER"):
-        texts = params["FILTER"]
+    # OWSLib (0.35) sends a WFS 2.0 KVP filter as QUERY=<fes:Filter ...>.
+    texts = params.get("FILTER") or (
+        params["QUERY"] if "Filter" in params.get("QUERY", "")[:200] else None
+    )
+    if texts:
         parts = [f"<{p}" for p in texts.split("(<")[1:]] if texts.startswith("(") else [texts]
         parts = [p[:-1] if p.endswith(")") and len(parts) > 1 else p for p in parts]
         for i, layer in enumerate(layers):
