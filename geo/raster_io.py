@@ -17,13 +17,14 @@ _GEOD = Geod(ellps="WGS84")
 
 @dataclass(frozen=True)
 class Band:
-    """One raster band in memory: values (float32, nodata as NaN-free sentinel) and its grid."""
+    """One raster band in memory: float32 values, validity mask, grid and the file's dtype."""
 
     values: np.ndarray
     valid: np.ndarray
     transform: Affine
     crs: CRS | None
     nodata: float | None
+    source_dtype: str = "float32"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -43,6 +44,7 @@ def read_band(
     with rasterio.open(path) as src:
         crs = CRS.from_user_input(src.crs) if src.crs else None
         nodata = src.nodata
+        source_dtype = src.dtypes[band - 1]
         transform = src.window_transform(window) if window is not None else src.transform
         if out_shape is None:
             values = src.read(band, window=window, out_dtype="float32")
@@ -61,7 +63,14 @@ def read_band(
             valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
             h0, w0 = (window.height, window.width) if window is not None else src.shape
             transform = transform * Affine.scale(w0 / out_shape[1], h0 / out_shape[0])
-    return Band(values=values, valid=valid, transform=transform, crs=crs, nodata=nodata)
+    return Band(
+        values=values,
+        valid=valid,
+        transform=transform,
+        crs=crs,
+        nodata=nodata,
+        source_dtype=source_dtype,
+    )
 
 
 def _valid_mask(values: np.ndarray, nodata: float | None) -> np.ndarray:

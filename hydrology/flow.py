@@ -30,8 +30,11 @@ def _accumulate_kernel(
     indeg = np.zeros((h, w), np.uint8)
     for r in range(h):
         for c in range(w):
+            if not valid[r, c]:
+                acc[r, c] = 0  # nodata holds no water and receives none
+                continue
             k = CODE_INDEX[codes[r, c]]
-            if k == 255 or not valid[r, c]:
+            if k == 255:
                 continue
             rr = r + DR[k]
             cc = c + DC[k]

@@ -96,7 +96,7 @@ def dem_from_band(band: Band, *, force: bool = False) -> Dem:
     if not band.valid.any():
         raise DemError("El DEM no tiene celdas con datos.", where="dem")
     if not force:
-        check_elevation_values(band.values, band.valid)
+        check_elevation_values(band.values, band.valid, band.source_dtype)
     return Dem(elevation=band.values, valid=band.valid, transform=band.transform, crs=band.crs)
 
 
@@ -105,7 +105,9 @@ def load_dem(path: str, *, force: bool = False, out_shape: tuple[int, int] | Non
     return dem_from_band(read_band(path, out_shape=out_shape), force=force)
 
 
-def check_elevation_values(values: np.ndarray, valid: np.ndarray) -> None:
+def check_elevation_values(
+    values: np.ndarray, valid: np.ndarray, source_dtype: str = "float32"
+) -> None:
     """Refuse rasters whose values are not plausible elevations in metres."""
     # Reductions with where= avoid a boolean-indexed copy of a 1.6 GB grid.
     lo = float(np.min(values, where=valid, initial=np.inf))
@@ -122,7 +124,7 @@ def check_elevation_values(values: np.ndarray, valid: np.ndarray) -> None:
     integral = np.array_equal(sample, np.round(sample))
     if integral and lo >= 0 and hi <= 255:
         classes = np.unique(sample).size
-        if classes <= 64:
+        if classes <= 16 or source_dtype in ("uint8", "int8", "bool"):
             raise NotAnElevationRaster(
                 f"El ráster parece de clases, no de elevaciones: {classes} valores enteros "
                 f"distintos entre {lo:g} y {hi:g}; use --force si es un DEM.",
@@ -303,12 +305,21 @@ def _d8_kernel(
             best = 0.0
             code = np.uint8(0)
             exit_code = np.uint8(0)
+            exit_best = -np.inf
             for s in range(8):
                 k = SEARCH[s]
                 rr = r + DR[k]
                 cc = c + DC[k]
                 if rr < 0 or cc < 0 or rr >= h or cc >= w or not valid[rr, cc]:
-                    if exit_code == 0:
+                    # Leave the DEM continuing the local slope: prefer a side over a corner,
+                    # then the side opposite the highest valid neighbour (extrapolation).
+                    ro = r - DR[k]
+                    co = c - DC[k]
+                    ex = 0.0 if k % 2 == 0 else -1e30
+                    if 0 <= ro < h and 0 <= co < w and valid[ro, co]:
+                        ex += (z[ro, co] - zc) / dist[k]
+                    if ex > exit_best:
+                        exit_best = ex
                         exit_code = CODES[k]
                     continue
                 drop = zc - z[rr, cc]
