@@ -41,7 +41,9 @@ def add_hydrology_commands(subparsers) -> None:
     next_down = commands.add_parser(
         "next-down", help="deriva next_down de las unidades de un sistema a partir de un DEM"
     )
-    next_down.add_argument("--dem", required=True, help="archivo GeoTIFF o nombre de ráster")
+    next_down.add_argument(
+        "--dem", help="archivo GeoTIFF o nombre de ráster; por defecto los DEM catalogados"
+    )
     next_down.add_argument("--system", required=True, help="ideam, pomca, watershed, ...")
     next_down.add_argument(
         "--overwrite", action="store_true", help="reemplaza next_down ya publicados"
@@ -137,10 +139,10 @@ def run_catchment(args: argparse.Namespace) -> int:
 
 def run_next_down(args: argparse.Namespace) -> int:
     """Fill next_down of a published system's units from a DEM, reporting uncovered units."""
-    from hydrology.derive import derive_next_down
+    from app.settings import Settings
+    from hydrology.derive import derive_next_down, next_down_from_catalogue
 
     with _connect() as conn:
-        _, path = _dem_path(conn, args.dem)
         ids = [
             r[0]
             for r in conn.execute(
@@ -150,7 +152,12 @@ def run_next_down(args: argparse.Namespace) -> int:
         if not ids:
             print(f"No hay unidades del sistema '{args.system}'.", file=sys.stderr)
             return 2
-        summary = derive_next_down(conn, ids, path, overwrite=args.overwrite)
+        if args.dem:
+            _, path = _dem_path(conn, args.dem)
+            summary = derive_next_down(conn, ids, path, overwrite=args.overwrite)
+        else:
+            data_dir = Settings.from_env().data_dir
+            summary = next_down_from_catalogue(conn, ids, data_dir, overwrite=args.overwrite)
     for line in summary.messages():
         print(line)
     return 0

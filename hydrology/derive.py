@@ -364,3 +364,41 @@ def derive_from_dem(
         threshold_km2=threshold_km2,
         prefix=prefix,
     )
+
+
+def next_down_from_catalogue(
+    conn: Connection, unit_ids: Sequence[int], data_dir: Path, *, overwrite: bool = False
+) -> NextDownSummary:
+    """`derive_next_down` with every catalogued elevation raster that reaches the units.
+
+    Units no DEM covers keep an empty `next_down` and are listed as uncovered (coverage 0).
+    """
+    summary = NextDownSummary()
+    pending = set(unit_ids)
+    dems = conn.execute(
+        "SELECT name, path, bounds_4326 FROM layers_rasterlayer WHERE theme = 'elevation' "
+        "ORDER BY resolution, name"
+    ).fetchall()
+    for _, stored, bounds in dems:
+        if not pending:
+            break
+        path = Path(stored) if Path(stored).is_absolute() else Path(data_dir) / stored
+        if not path.exists():
+            continue
+        inside = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM hydrology_hydrounit WHERE id = ANY(%s) AND "
+                "ST_Transform(geom, 4326) && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+                [sorted(pending), *bounds],
+            ).fetchall()
+        ]
+        if not inside:
+            continue
+        found = derive_next_down(conn, inside, path, overwrite=overwrite)
+        summary.linked.update(found.linked)
+        summary.outlets.extend(found.outlets)
+        pending -= set(found.linked) | set(found.outlets)
+    for unit in sorted(pending):
+        summary.uncovered[unit] = 0.0
+    return summary

@@ -91,6 +91,26 @@ def test_derive_next_down_links_covered_units_and_lists_uncovered(db, official):
     assert "1 unidades quedan sin next_down" in summary.messages()[1]
 
 
+def test_next_down_from_catalogue_uses_the_covering_dem(db, official):
+    from hydrology.catchment_service import catalogue_dem
+    from hydrology.derive import next_down_from_catalogue
+
+    ids, path, _ = official
+    db.execute(
+        "UPDATE hydrology_hydrounit SET next_down_id = NULL WHERE id = ANY(%s)",
+        [list(ids.values())],
+    )
+    name = catalogue_dem(db, path, "test-derive-east")
+    try:
+        summary = next_down_from_catalogue(db, list(ids.values()), Path("/nonexistent"))
+    finally:
+        db.execute("DELETE FROM layers_rasterlayer WHERE name = %s", [name])
+    # The real fill + D8 on the DEM (sloping east) gives the same drainage.
+    assert summary.linked == {ids["W"]: ids["M"], ids["M"]: ids["E"]}
+    assert summary.outlets == [ids["E"]]
+    assert summary.uncovered == {ids["OFF"]: 0.0}
+
+
 def test_store_derived_replaces_units_and_rivers(db, tmp_path):
     dem = tmp_path / "dem_test_store.tif"
 
