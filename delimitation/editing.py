@@ -24,8 +24,15 @@ SOURCE = BoundarySource.QGIS_WFS.value
 COMPUTED = {"version", "area_ha", "source", "author", "version_at", "last_act", "revision"}
 
 
+WRITABLE = {"code", "name", "type", "description", "status"}
+
+
 class DistrictEditor:
     """The `LayerEditor` of the districts layer."""
+
+    def writable(self, layer: Layer) -> set[str]:
+        """Properties a client may send; computed ones it echoes back are ignored."""
+        return set(WRITABLE)
 
     def etag(self, conn: Connection, layer: Layer, fid: str) -> str:
         """The district's ETag (same value the REST API sends)."""
@@ -39,7 +46,7 @@ class DistrictEditor:
         for position, feature in enumerate(features, start=1):
             label = feature.label or f"{layer.name} #{position}"
             props = {k: v for k, v in feature.properties.items() if k not in COMPUTED}
-            unknown = set(props) - {"code", "name", "type", "description", "status"}
+            unknown = set(props) - WRITABLE
             if unknown:
                 raise InvalidInput(
                     f"El elemento '{label}' trae atributos que no se pueden escribir: "

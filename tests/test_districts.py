@@ -5,6 +5,8 @@ The world is tests/district_world.py (km rectangles in EPSG:9377; 1 km² = 100 h
 
 from __future__ import annotations
 
+import datetime as dt
+
 import psycopg
 import pytest
 from pyproj import Transformer
@@ -348,3 +350,99 @@ def test_wfs_editor_insert_update_and_refusals(conn, who):
         editor.update(conn, layer, code, {"name": "x"}, None, User(), "tdm-qgis-1")
     with pytest.raises(Conflict, match="no se borran"), conn.transaction():
         editor.delete(conn, layer, code, User())
+
+
+def _wfs_insert(code: str, ring: str) -> str:
+    # What QGIS sends: WFS 1.0.0, GML 2 coordinates, HTTP Basic.
+    return (
+        '<Transaction xmlns="http://www.opengis.net/wfs" service="WFS" version="1.0.0">'
+        '<Insert><districts xmlns="https://distritosmineros.minenergia.gov.co/dm">'
+        f"<code>{code}</code><name>Desde QGIS</name><type>vida_y_paz</type><geom>"
+        '<gml:Polygon xmlns:gml="http://www.opengis.net/gml" srsName="EPSG:9377">'
+        "<gml:outerBoundaryIs><gml:LinearRing><gml:coordinates>"
+        f"{ring}</gml:coordinates></gml:LinearRing></gml:outerBoundaryIs></gml:Polygon>"
+        "</geom></districts></Insert></Transaction>"
+    )
+
+
+def _wfs_update(code: str, ring: str) -> str:
+    return (
+        '<wfs:Transaction xmlns:wfs="http://www.opengis.net/wfs" '
+        'xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml" '
+        'service="WFS" version="1.0.0"><wfs:Update typeName="dm:districts" '
+        'xmlns:dm="https://distritosmineros.minenergia.gov.co/dm">'
+        "<wfs:Property><wfs:Name>area_ha</wfs:Name><wfs:Value>1</wfs:Value></wfs:Property>"
+        "<wfs:Property><wfs:Name>geom</wfs:Name><wfs:Value>"
+        '<gml:Polygon srsName="EPSG:9377"><gml:outerBoundaryIs><gml:LinearRing>'
+        f"<gml:coordinates>{ring}</gml:coordinates></gml:LinearRing></gml:outerBoundaryIs>"
+        "</gml:Polygon></wfs:Value></wfs:Property>"
+        f'<ogc:Filter><ogc:FeatureId fid="districts.{code}"/></ogc:Filter></wfs:Update>'
+        "</wfs:Transaction>"
+    )
+
+
+def _ring(x0, y0, x1, y1) -> str:
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+    return " ".join(f"{w.X0 + a * w.KM},{w.Y0 + b * w.KM}" for a, b in corners)
+
+
+def test_wfs_t_from_qgis_creates_versions_and_respects_the_lock(client, conn, world):
+    from django.contrib.auth.models import Group, User
+
+    from delimitation import lifecycle
+    from delimitation.lifecycle import ActInput
+
+    user, _ = User.objects.get_or_create(username="tdm-qgis-user")
+    user.set_password("clave-qgis-123")
+    user.save()
+    user.groups.set([Group.objects.get_or_create(name="coordinator")[0]])
+    auth = ("tdm-qgis-user", "clave-qgis-123")
+
+    def post(body: str):
+        return client.post(
+            "/wfs", content=body.encode(), headers={"content-type": "text/xml"}, auth=auth
+        )
+
+    created = post(_wfs_insert("tdm-wfs", _ring(0, 0, 10, 10)))
+    assert created.status_code == 200, created.text
+    assert b'fid="districts.tdm-wfs"' in created.content
+    updated = post(_wfs_update("tdm-wfs", _ring(0, 0, 20, 10)))
+    assert updated.status_code == 200, updated.text
+    rows = conn.execute(
+        "SELECT v.number, v.source, v.area_ha, v.author FROM delimitation_boundaryversion v "
+        "JOIN delimitation_district d ON d.id = v.district_id WHERE d.code = 'tdm-wfs' "
+        "ORDER BY v.number"
+    ).fetchall()
+    assert rows == [
+        (1, "qgis/wfs", 10_000.0, "tdm-qgis-user"),
+        (2, "qgis/wfs", 20_000.0, "tdm-qgis-user"),
+    ]
+
+    class Coordinator:
+        username = "tdm-coord"
+        roles = frozenset({"coordinator"})
+
+    with conn.transaction():
+        for status in ("proposed", "in_validation"):
+            lifecycle.transition(conn, "tdm-wfs", status, Coordinator(), None)
+        lifecycle.register_act(
+            conn,
+            "tdm-wfs",
+            ActInput("delimitation", "Resolución 40900 T", dt.date(2025, 5, 2)),
+            Coordinator(),
+            None,
+        )
+    locked = post(_wfs_update("tdm-wfs", _ring(0, 0, 5, 5)))
+    assert locked.status_code == 409, locked.text
+    assert "acto administrativo de modificación" in locked.text
+    assert conn.execute(
+        "SELECT max(v.number) FROM delimitation_boundaryversion v JOIN delimitation_district d "
+        "ON d.id = v.district_id WHERE d.code = 'tdm-wfs'"
+    ).fetchone() == (2,)
+    delete = post(
+        '<wfs:Transaction xmlns:wfs="http://www.opengis.net/wfs" '
+        'xmlns:ogc="http://www.opengis.net/ogc" service="WFS" version="1.0.0">'
+        '<wfs:Delete typeName="districts"><ogc:Filter>'
+        '<ogc:FeatureId fid="districts.tdm-wfs"/></ogc:Filter></wfs:Delete></wfs:Transaction>'
+    )
+    assert delete.status_code == 409 and "no se borran" in delete.text
