@@ -5,16 +5,18 @@ How a tile is made, per layer:
   the storage CRS, so `geom && envelope` uses the GiST index on the EPSG:9377 column;
 - geometries crossing the envelope are clipped in 9377 (`ST_ClipByBox2D`), so only the
   vertices near the tile are reprojected;
-- generalisation per zoom: coordinates are snapped to a grid of `grid` metres (one tile
-  unit, 1/4096 of the tile, i.e. 1/8 of a screen pixel on 512 px tiles). Grid snapping is
+- generalisation per zoom: coordinates are snapped to a grid of `grid` metres (four tile
+  units, 4/4096 of the tile, i.e. half a screen pixel on 512 px tiles). Grid snapping is
   deterministic per vertex, so two neighbours sharing a border vertex get the same snapped
   vertex and no gap opens between them at any zoom (`ST_Simplify` per feature would open
   slivers). Polygons smaller than half a screen pixel are kept as a point on their centre
-  instead of vanishing;
+  instead of vanishing; below zoom 10 those sub-pixel features are merged into one point
+  per 4-pixel cell and class with a `count` attribute (50,000 hotspots at z5 would
+  otherwise be 50,000 overlapping points and a 3 MB tile);
 - then to EPSG:3857 and `ST_AsMVTGeom` (clip, tile coordinates, validity).
 
 Size cap: a tile must stay under MAX_TILE_BYTES (500 KB uncompressed MVT). When it does
-not, it is rebuilt with a 4x, 16x and 64x coarser grid, and as a last resort every layer of
+not, it is rebuilt with a 4x and 16x coarser grid, and as a last resort every layer of
 the tile is aggregated into one point per grid cell and class, with a `count` attribute.
 No feature is ever dropped because of a count (tipg stops at 10,000 per tile).
 
@@ -39,8 +41,15 @@ MAX_ZOOM = 24
 # Width of the Web Mercator world in metres (2 * pi * 6378137).
 WORLD_WIDTH = 40_075_016.685578488
 # Coarsening steps (multiples of one tile unit) tried until the tile fits MAX_TILE_BYTES.
-GRID_STEPS = (1, 4, 16, 64)
-# Cell size (tile units) of the last-resort aggregation.
+GRID_STEPS = (1, 4, 16)
+# Snapping grid: 4 tile units = half a screen pixel on 512 px tiles (invisible, and vertices
+# closer than that are noise at this zoom); features under SMALL_UNITS become points.
+GRID_UNITS = 4
+SMALL_UNITS = 4
+# Below this zoom, sub-pixel polygons are aggregated per cell of CELL units (4 screen px).
+AGGREGATE_BELOW_ZOOM = 10
+CELL = 32
+# Cell size (tile units) of the last-resort aggregation of every feature.
 AGGREGATE_CELL = 128
 POLYGONAL = {"Polygon", "MultiPolygon"}
 _CASTS = {"date": "::text", "datetime": "::text"}
@@ -75,33 +84,67 @@ def in_zoom_range(layer: Layer, z: int) -> bool:
     return layer.min_zoom <= z <= layer.max_zoom
 
 
+_TYPES = {
+    "string": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "text",
+    "datetime": "text",
+}
+
+
 def _property_columns(layer: Layer) -> sql.Composable:
+    # Explicit casts: the same row type whether a row is a feature or an aggregate.
     columns = [
-        sql.SQL("(" + p.expression + ")" + _CASTS.get(p.type, "") + " AS {}").format(
+        sql.SQL("(" + p.expression + ")::" + _TYPES[p.type] + " AS {}").format(
             sql.Identifier(p.name)
         )
         for p in layer.properties
     ]
     if layer.id_type == "integer":
-        columns.insert(0, sql.SQL("t.{} AS __fid").format(sql.Identifier(layer.id_column)))
+        columns.insert(0, sql.SQL("t.{}::bigint AS __fid").format(sql.Identifier(layer.id_column)))
     return sql.SQL(", ").join(columns)
 
 
-def _generalised(layer: Layer) -> sql.Composable:
-    """The geometry clipped near the tile and snapped to the zoom's grid (still 9377)."""
+def _aggregate_columns(layer: Layer, class_property: str | None) -> sql.Composable:
+    """The feature columns of an aggregate row: NULL but the class, which the cell keeps."""
+    columns = [
+        (sql.SQL("s.klass") if p.name == class_property else sql.SQL("NULL::" + _TYPES[p.type]))
+        + sql.SQL(" AS {}").format(sql.Identifier(p.name))
+        for p in layer.properties
+    ]
+    if layer.id_type == "integer":
+        columns.insert(0, sql.SQL("NULL::bigint AS __fid"))
+    return sql.SQL(", ").join(columns)
+
+
+def _clipped_snapped(layer: Layer) -> sql.Composable:
     geom = sql.SQL("t.") + sql.Identifier(layer.geometry_column)
     clipped = sql.SQL(
         "CASE WHEN {g} @ b.env THEN {g} ELSE ST_ClipByBox2D({g}, b.env::box2d) END"
     ).format(g=geom)
-    snapped = sql.SQL("ST_RemoveRepeatedPoints(ST_SnapToGrid({c}, %(grid)s))").format(c=clipped)
+    return sql.SQL("ST_RemoveRepeatedPoints(ST_SnapToGrid({c}, %(grid)s))").format(c=clipped)
+
+
+def _small(layer: Layer) -> sql.Composable:
+    """Whether a feature's bounding box is under half a screen pixel (`small` metres)."""
+    geom = sql.SQL("t.") + sql.Identifier(layer.geometry_column)
+    return sql.SQL(
+        "(ST_XMax({g}) - ST_XMin({g}) < %(small)s AND ST_YMax({g}) - ST_YMin({g}) < %(small)s)"
+    ).format(g=geom)
+
+
+def _generalised(layer: Layer) -> sql.Composable:
+    """The geometry clipped near the tile and snapped to the zoom's grid (still 9377)."""
+    snapped = _clipped_snapped(layer)
     if layer.geometry_type not in POLYGONAL:
         return snapped
-    # Sub-pixel polygons become a point so they stay visible (and countable) at low zooms.
-    return sql.SQL(
-        "CASE WHEN ST_XMax({g}) - ST_XMin({g}) < %(small)s "
-        "AND ST_YMax({g}) - ST_YMin({g}) < %(small)s "
-        "THEN ST_Centroid(ST_Envelope({g})) ELSE {s} END"
-    ).format(g=geom, s=snapped)
+    # Sub-pixel polygons become a point so they stay visible (and countable).
+    geom = sql.SQL("t.") + sql.Identifier(layer.geometry_column)
+    return sql.SQL("CASE WHEN {small} THEN ST_Centroid(ST_Envelope({g})) ELSE {s} END").format(
+        small=_small(layer), g=geom, s=snapped
+    )
 
 
 def _where(layer: Layer, public_only: bool) -> sql.Composable:
@@ -111,24 +154,62 @@ def _where(layer: Layer, public_only: bool) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
-def layer_mvt_sql(layer: Layer, public_only: bool) -> sql.Composable:
-    """SELECT of one layer's MVT bytes; named parameters z, x, y, grid, small."""
-    id_name = sql.Literal("__fid" if layer.id_type == "integer" else None)
+def _mvt_geom(expression: sql.Composable) -> sql.Composable:
     return sql.SQL(
-        "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ("
-        "SELECT {props}, ST_AsMVTGeom(ST_Transform({gen}, 3857), b.env3857, {extent}, "
-        "{buffer}, true) AS geom "
-        "FROM {table} AS t, b WHERE {where}) q WHERE q.geom IS NOT NULL), ''::bytea)"
-    ).format(
-        name=sql.Literal(layer.name),
-        extent=sql.Literal(TILE_EXTENT),
-        buffer=sql.Literal(TILE_BUFFER),
-        fid=id_name,
-        props=_property_columns(layer),
-        gen=_generalised(layer),
-        table=sql.Identifier(layer.table),
-        where=_where(layer, public_only),
-    )
+        "ST_AsMVTGeom(ST_Transform({e}, 3857), b.env3857, {extent}, {buffer}, true)"
+    ).format(e=expression, extent=sql.Literal(TILE_EXTENT), buffer=sql.Literal(TILE_BUFFER))
+
+
+def layer_mvt_sql(
+    layer: Layer,
+    public_only: bool,
+    class_property: str | None = None,
+    aggregate_small: bool = False,
+) -> sql.Composable:
+    """SELECT of one layer's MVT bytes; named parameters z, x, y, grid, small, cell.
+
+    With `aggregate_small` (low zooms), sub-pixel polygons are merged into one point per
+    grid cell and class carrying a `count`, instead of thousands of overlapping points.
+    """
+    id_name = sql.Literal("__fid" if layer.id_type == "integer" else None)
+    table = sql.Identifier(layer.table)
+    where = _where(layer, public_only)
+    if aggregate_small and layer.geometry_type in POLYGONAL:
+        klass = (
+            sql.SQL("(" + layer.property(class_property).expression + ")::text")
+            if class_property
+            else sql.SQL("NULL::text")
+        )
+        rows = sql.SQL(
+            "SELECT {props}, NULL::integer AS count, {big} AS geom "
+            "FROM {table} AS t, b WHERE {where} AND NOT {small} "
+            "UNION ALL "
+            "SELECT {agg}, count(*)::integer, {point} FROM ("
+            "SELECT ST_Centroid(ST_Envelope(t.{g})) AS c, {klass} AS klass "
+            "FROM {table} AS t, b WHERE {where} AND {small}) s, b "
+            "GROUP BY ST_SnapToGrid(s.c, %(cell)s), s.klass, b.env3857"
+        ).format(
+            props=_property_columns(layer),
+            big=_mvt_geom(_clipped_snapped(layer)),
+            table=table,
+            where=where,
+            small=_small(layer),
+            agg=_aggregate_columns(layer, class_property),
+            point=_mvt_geom(sql.SQL("ST_Centroid(ST_Collect(s.c))")),
+            g=sql.Identifier(layer.geometry_column),
+            klass=klass,
+        )
+    else:
+        rows = sql.SQL("SELECT {props}, {geom} AS geom FROM {table} AS t, b WHERE {where}").format(
+            props=_property_columns(layer),
+            geom=_mvt_geom(_generalised(layer)),
+            table=table,
+            where=where,
+        )
+    return sql.SQL(
+        "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ({rows}) q "
+        "WHERE q.geom IS NOT NULL), ''::bytea)"
+    ).format(name=sql.Literal(layer.name), extent=sql.Literal(TILE_EXTENT), fid=id_name, rows=rows)
 
 
 def layer_aggregate_sql(
@@ -174,14 +255,14 @@ def render_tile(
     visible = [layer for layer in layers if in_zoom_range(layer, tile.z)]
     if not visible:
         return b""
-    statement = tile_statement(visible, tile, public_only)
+    statement = tile_statement(visible, tile, public_only, class_properties=class_properties)
     data = b""
     for step in GRID_STEPS:
         data = run_tile(conn, statement, tile, step)
         if len(data) <= max_bytes:
             return data
     statement = tile_statement(visible, tile, public_only, True, class_properties)
-    return run_tile(conn, statement, tile, GRID_STEPS[-1])
+    return run_tile(conn, statement, tile, GRID_STEPS[-1] * 4)
 
 
 def tile_statement(
@@ -200,10 +281,11 @@ def tile_statement(
     ).format(srid=sql.Literal(srid))
     parts = []
     for layer in layers:
+        klass = (class_properties or {}).get(layer.name)
         if aggregate:
-            part = layer_aggregate_sql(layer, public_only, (class_properties or {}).get(layer.name))
+            part = layer_aggregate_sql(layer, public_only, klass)
         else:
-            part = layer_mvt_sql(layer, public_only)
+            part = layer_mvt_sql(layer, public_only, klass, tile.z < AGGREGATE_BELOW_ZOOM)
         parts.append(sql.SQL("(") + part + sql.SQL(")"))
     return sql.SQL("WITH b AS MATERIALIZED ({bounds}) SELECT {parts}").format(
         bounds=bounds, parts=sql.SQL(" || ").join(parts)
@@ -219,9 +301,9 @@ def tile_params(tile: TileAddress, step: int = 1) -> dict:
         "y": tile.y,
         "m": TILE_BUFFER / TILE_EXTENT,
         "seg": WORLD_WIDTH / 2**tile.z / 16,
-        "grid": unit * step,
-        "small": unit * 4 * step,
-        "cell": unit * AGGREGATE_CELL,
+        "grid": unit * GRID_UNITS * step,
+        "small": unit * SMALL_UNITS * step,
+        "cell": unit * (AGGREGATE_CELL if step > GRID_STEPS[-1] else CELL),
     }
 
 

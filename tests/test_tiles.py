@@ -77,6 +77,12 @@ def municipalities(db):
         "true, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 9377)))",
         [ORIGIN[0] + 30_000, ORIGIN[1] + 10_000, ORIGIN[0] + 30_050, ORIGIN[1] + 10_050],
     )
+    db.execute(
+        "INSERT INTO layers_mininghotspot (source, source_id, category, setting, area_ha, "
+        "synthetic, geom) VALUES ('prueba', 'H2', 'explotacion_ilicita', 'aluvial_tierra', "
+        "0.0025, true, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 9377)))",
+        [ORIGIN[0] + 30_200, ORIGIN[1] + 10_000, ORIGIN[0] + 30_205, ORIGIN[1] + 10_005],
+    )
     yield CODES
     db.execute("DELETE FROM layers_municipality WHERE code = ANY(%s)", [CODES])
     db.execute("DELETE FROM layers_miningtenure WHERE source = 'prueba'")
@@ -128,18 +134,24 @@ def test_neighbours_share_borders_without_gaps(client, municipalities):
         assert union.area == pytest.approx(sum(p.area for p in polygons), rel=1e-3), z
 
 
-def test_tiny_polygons_become_points_instead_of_vanishing(client, municipalities):
+def test_tiny_polygons_become_points_or_counts_instead_of_vanishing(client, municipalities):
+    # Low zoom: the two sub-pixel hotspots are merged into one point of their cell and class.
     t = _tile_over(ORIGIN[0] + 30_000, ORIGIN[1] + 10_000, 6)
     content = client.get(f"/tiles/mining_hotspots/{t.z}/{t.x}/{t.y}.pbf").content
     features = _decode(content)["mining_hotspots"]["features"]
-    mine = [f for f in features if f["properties"]["source_id"] == "H1"]
-    assert len(mine) == 1
-    assert mine[0]["geometry"]["type"] == "Point"
-    assert mine[0]["properties"]["category"] == "explotacion_ilicita"
-    t = _tile_over(ORIGIN[0] + 30_000, ORIGIN[1] + 10_000, 16)
+    assert len(features) == 1
+    assert features[0]["geometry"]["type"] == "Point"
+    assert features[0]["properties"] == {"category": "explotacion_ilicita", "count": 2}
+    # Zoom 10: H2 (5 m) is still sub-pixel and stays one point with its own attributes;
+    # H1 (50 m) is drawn as a polygon.
+    t = _tile_over(ORIGIN[0] + 30_000, ORIGIN[1] + 10_000, 10)
     content = client.get(f"/tiles/mining_hotspots/{t.z}/{t.x}/{t.y}.pbf").content
-    polygon = _decode(content)["mining_hotspots"]["features"][0]
-    assert polygon["geometry"]["type"] == "Polygon"
+    by_id = {
+        f["properties"]["source_id"]: f for f in _decode(content)["mining_hotspots"]["features"]
+    }
+    assert by_id["H2"]["geometry"]["type"] == "Point"
+    assert by_id["H1"]["geometry"]["type"] == "Polygon"
+    assert by_id["H1"]["properties"]["category"] == "explotacion_ilicita"
 
 
 def test_composite_tile_holds_each_layer(client, municipalities):
