@@ -78,3 +78,25 @@ def test_meta_subcatchments_tile_the_dem_with_consistent_topology(meta):
     geoms_area = np.array([u.geometry.area / 1e4 for u in units])
     areas = np.array([u.area_ha for u in units])
     assert np.allclose(geoms_area, areas, rtol=1e-3)
+
+
+def test_catchment_for_a_lon_lat_point_and_derive_from_the_file():
+    from pyproj import Transformer
+
+    from hydrology.derivation import catchment_for_point, derive
+
+    ref = REFERENCE["outlets"][-1]
+    lon, lat = Transformer.from_crs(3116, 4326, always_xy=True).transform(ref["x"], ref["y"])
+    result = catchment_for_point(str(DEM), lon, lat, snap_radius_m=SNAP_M)
+    assert result.area_ha / 100 == pytest.approx(ref["area_km2"], rel=0.01)
+    steps = []
+    derived = derive(str(DEM), 25.0, progress=lambda step, f: steps.append(step))
+    assert steps[0] == "leyendo DEM" and steps[-1] == "listo"
+    assert derived.crs.to_epsg() == 3116
+    assert len(derived.units) == len(derived.streams)
+    outlets = [u for u in derived.units if u.next_down is None]
+    assert outlets
+    # Single-link basins keep the bare basin number; every other unit has Pfafstetter digits.
+    assert all("." in u.code for u in derived.units if u.next_down)
+    assert all(u.level == 1 + len(u.code.partition(".")[2]) for u in derived.units)
+    assert derived.exit_edge_cells + derived.exit_nodata_cells > 400_000
