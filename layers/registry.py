@@ -338,6 +338,13 @@ LAYERS: tuple[Layer, ...] = (
         "AND p.status <> 'draft')",
         label="code",
         min_zoom=5,
+        # Its attributes and public filter read these tables too (tile cache revisions).
+        source_tables=(
+            "plan_action",
+            "plan_strategicplan",
+            "delimitation_district",
+            "plan_organisation",
+        ),
     ),
     Layer(
         name="proposals",
