@@ -390,6 +390,29 @@ def current_version(conn: Connection, district_id: int, out_srid: int) -> dict |
     return version
 
 
+def version_detail(conn: Connection, district_id: int, number: int, out_srid: int) -> dict | None:
+    """One version with its geometry (GeoJSON in the output CRS) and the acts freezing it."""
+    row = conn.execute(
+        f"SELECT id, number, area_ha, source, proposal_id, author, comment, created_at, "
+        f"validation, {_geojson('geom')} FROM delimitation_boundaryversion "
+        "WHERE district_id = %(d)s AND number = %(n)s",
+        {"d": district_id, "n": number, "out": out_srid},
+    ).fetchone()
+    if row is None:
+        return None
+    version = dict(zip(VERSION_KEYS, row[:9], strict=True))
+    version["geometry"] = row[9]
+    version["acts"] = [
+        r[0]
+        for r in conn.execute(
+            "SELECT number FROM delimitation_administrativeact WHERE boundary_version_id = %s "
+            "ORDER BY date, id",
+            [version["id"]],
+        ).fetchall()
+    ]
+    return version
+
+
 def version_id(conn: Connection, district_id: int, number: int) -> int | None:
     """Id of version `number` of a district."""
     row = conn.execute(

@@ -73,6 +73,17 @@ def list_versions(conn: Connection, district: dict) -> list[dict]:
     return q.versions(conn, district["id"])
 
 
+def get_version(conn: Connection, district: dict, number: int, out_srid: int = 4326) -> dict:
+    """One version with geometry, its stored validation report and the acts that froze it."""
+    version = q.version_detail(conn, district["id"], number, out_srid)
+    if version is None:
+        raise NotFound(
+            f"El distrito {district['code']} no tiene la versión {number}.", where="version"
+        )
+    version.pop("id")
+    return {"district": district["code"], "crs": f"EPSG:{out_srid}", **version}
+
+
 def diff(conn: Connection, district: dict, a: int, b: int, out_srid: int = 4326) -> dict:
     """Area added and removed going from version a to version b (geometries and ha)."""
     ids = []

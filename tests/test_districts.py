@@ -446,3 +446,24 @@ def test_wfs_t_from_qgis_creates_versions_and_respects_the_lock(client, conn, wo
         '<ogc:FeatureId fid="districts.tdm-wfs"/></ogc:Filter></wfs:Delete></wfs:Transaction>'
     )
     assert delete.status_code == 409 and "no se borran" in delete.text
+
+
+def test_one_version_and_conditional_get(client, who):
+    create(client, who)
+    url = f"{BASE}/tdm-uno"
+    client.put(
+        f"{url}/boundary",
+        json={"geometry": w.polygon(0, 0, 20, 20), "crs": "EPSG:9377", "comment": "ajuste"},
+        headers={**who["ana"], "If-Match": '"tdm-uno-1"'},
+    )
+    first = client.get(f"{url}/versions/1?crs=EPSG:9377", headers=who["ana"]).json()
+    assert first["number"] == 1 and first["acts"] == []
+    assert shape(first["geometry"]).symmetric_difference(rect(0, 0, 16, 20)).area == 0
+    assert first["validation"]["watershed"]["integrity"] == pytest.approx(0.625)
+    second = client.get(f"{url}/versions/2", headers=who["ana"]).json()
+    assert second["comment"] == "ajuste" and second["area_ha"] == pytest.approx(40_000)
+    assert client.get(f"{url}/versions/7", headers=who["ana"]).status_code == 404
+    fresh = client.get(url, headers={**who["ana"], "If-None-Match": '"tdm-uno-2"'})
+    assert fresh.status_code == 304 and fresh.headers["etag"] == '"tdm-uno-2"'
+    stale = client.get(url, headers={**who["ana"], "If-None-Match": '"tdm-uno-1"'})
+    assert stale.status_code == 200 and stale.json()["revision"] == 2

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -206,9 +206,21 @@ def router() -> APIRouter:
         return _respond(doc, district, 201, Location=location)
 
     @api.get("/districts/{code}", operation_id="get_district", summary="Un distrito")
-    def get_district(code: str, request: Request, principal: Caller, crs: Crs = None):
+    def get_district(
+        code: str,
+        request: Request,
+        principal: Caller,
+        crs: Crs = None,
+        if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    ):
         with request.app.state.db.connection() as conn:
             district = visible(principal, districts.get(conn, code))
+            tag = lifecycle.etag(district)
+            # The ETag is the district revision, bumped by every write: a match is current.
+            if if_none_match and tag in [
+                t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")
+            ]:
+                return Response(status_code=304, headers={"ETag": f'"{tag}"'})
             doc = districts.document(conn, district, _out_srid(crs))
         return _respond(doc, district)
 
@@ -271,6 +283,19 @@ def router() -> APIRouter:
             item["valid"] = (item.pop("validation") or {}).get("valid")
             item.pop("id")
         return _respond({"district": code, "versions": items}, district)
+
+    @api.get(
+        "/districts/{code}/versions/{number}",
+        operation_id="get_district_version",
+        summary="Una versión del límite (geometría e informe de validación)",
+    )
+    def get_version(
+        code: str, number: int, request: Request, principal: Caller, crs: Crs = None
+    ) -> JSONResponse:
+        with request.app.state.db.connection() as conn:
+            district = visible(principal, districts.get(conn, code))
+            body = versions.get_version(conn, district, number, _out_srid(crs))
+        return _respond(body, district)
 
     @api.get(
         "/districts/{code}/versions/{a}/diff/{b}",
