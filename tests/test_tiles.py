@@ -442,3 +442,53 @@ def test_raster_legend_and_hillshade(raster_client):
     assert (pixels[..., 0] == pixels[..., 1]).all()
     unknown = raster_client.get("/tiles/raster/nada/legend.json")
     assert unknown.status_code == 404
+
+
+def test_draft_district_only_in_staff_tiles(client, municipalities):
+    from django.contrib.auth.models import Group, User
+
+    from app.accounts.models import ApiToken
+
+    user, _ = User.objects.get_or_create(username="analista_teselas")
+    user.groups.add(Group.objects.get_or_create(name="analyst")[0])
+    _, raw = ApiToken.issue(user)
+    auth = {"Authorization": f"Bearer {raw}"}
+    to_4326 = Transformer.from_crs(9377, 4326, always_xy=True)
+    x0, y0 = ORIGIN[0] + 2_000, ORIGIN[1] + 2_000
+    ring = [
+        to_4326.transform(x, y)
+        for x, y in (
+            (x0, y0),
+            (x0 + 9_000, y0),
+            (x0 + 9_000, y0 + 9_000),
+            (x0, y0 + 9_000),
+            (x0, y0),
+        )
+    ]
+    created = client.post(
+        "/api/v1/districts",
+        headers=auth,
+        json={
+            "code": "dm-teselas-borrador",
+            "name": "Distrito borrador de teselas",
+            "type": "vida_y_paz",
+            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
+        },
+    )
+    assert created.status_code in (201, 409), created.text
+    t = _tile_over(x0 + 4_000, y0 + 4_000, 10)
+    url = f"/tiles/districts/{t.z}/{t.x}/{t.y}.pbf"
+    anonymous = client.get(url)
+    codes = set()
+    if anonymous.status_code == 200:
+        codes = {
+            f["properties"]["code"] for f in _decode(anonymous.content)["districts"]["features"]
+        }
+    assert "dm-teselas-borrador" not in codes
+    staff = client.get(url, headers=auth)
+    assert staff.status_code == 200
+    assert staff.headers["cache-control"].startswith("private")
+    features = _decode(staff.content)["districts"]["features"]
+    draft = next(f for f in features if f["properties"]["code"] == "dm-teselas-borrador")
+    assert draft["properties"]["status"] == "draft"
+    assert draft["properties"]["name"] == "Distrito borrador de teselas"
