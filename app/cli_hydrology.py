@@ -109,8 +109,9 @@ def run_derive(args: argparse.Namespace) -> int:
 
 def run_catchment(args: argparse.Namespace) -> int:
     """Print (or write) the catchment Feature of a point."""
+    from app.settings import Settings
     from geo.crs import parse_srid
-    from hydrology.catchment_service import CataloguedDem, catchment_of_point
+    from hydrology.catchment_service import CACHE_FOLDER, CataloguedDem, catchment_of_point
 
     with _connect() as conn:
         name, path = _dem_path(conn, args.dem)
@@ -120,6 +121,7 @@ def run_catchment(args: argparse.Namespace) -> int:
         args.lat,
         out_srid=parse_srid(args.crs),
         snap_radius_m=args.snap_radius_m,
+        cache_dir=Settings.from_env().data_dir / CACHE_FOLDER,
     )
     text = json.dumps(feature, ensure_ascii=False)
     props = feature["properties"]

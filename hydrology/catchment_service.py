@@ -8,6 +8,9 @@ catchment polygon as a GeoJSON Feature with its area and snapped outlet.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,8 +24,11 @@ from rasterio.windows import Window
 from geo.crs import STORAGE_SRID, WGS84, transformer
 from geo.errors import NotFound, Unprocessable
 
-# Conditioned grids kept per (path, mtime): a 2,000 x 2,000 DEM costs ~50 MB with its rasters.
+# Conditioned grids kept in memory per (path, mtime); on disk they are memory-mapped, so a
+# large DEM costs address space, not resident memory.
 CACHE_SIZE = 2
+# Folder under DATA_DIR where conditioned grids are saved.
+CACHE_FOLDER = ".hydrology-cache"
 # Without an explicit radius a point snaps to the strongest flow within this many cells.
 DEFAULT_SNAP_CELLS = 2
 
@@ -177,14 +183,85 @@ _cache: OrderedDict[tuple[str, float], Conditioned] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def conditioned(path: Path) -> Conditioned:
-    """`condition` of a DEM file, computed once per file version and kept in a small cache."""
-    key = (str(Path(path).resolve()), Path(path).stat().st_mtime)
+def _disk_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.stem}-{stat.st_size}-{int(stat.st_mtime_ns)}"
+
+
+def _save(grids: Conditioned, folder: Path) -> None:
+    """Write the grids as .npy files (then rename the folder, so readers never see halves)."""
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}-{threading.get_ident()}")
+    partial.mkdir(parents=True, exist_ok=True)
+    fdir, acc = grids.fdir, grids.acc
+    np.save(partial / "codes.npy", fdir.codes)
+    np.save(partial / "valid.npy", fdir.valid)
+    np.save(partial / "cells.npy", acc.cells)
+    np.save(partial / "row_area_km2.npy", acc.row_area_km2)
+    if acc.weighted_km2 is not None:
+        np.save(partial / "weighted_km2.npy", acc.weighted_km2)
+    meta = {
+        "transform": list(fdir.transform)[:6],
+        "crs": fdir.crs.to_wkt(),
+        "sinks": fdir.sinks,
+        "exit_edge_cells": acc.exit_edge_cells,
+        "exit_nodata_cells": acc.exit_nodata_cells,
+        "sink_cells": acc.sink_cells,
+    }
+    (partial / "meta.json").write_text(json.dumps(meta))
+    try:
+        partial.rename(folder)
+    except OSError:
+        # Another process finished first: its copy is as good as ours.
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _load(folder: Path) -> Conditioned:
+    """Memory-map saved grids: pages are read on demand and shared between processes."""
+    from affine import Affine
+    from pyproj import CRS
+
+    from hydrology.flow import FlowAccumulation
+    from hydrology.terrain import FlowDirection
+
+    meta = json.loads((folder / "meta.json").read_text())
+    weighted = folder / "weighted_km2.npy"
+    fdir = FlowDirection(
+        codes=np.load(folder / "codes.npy", mmap_mode="r"),
+        valid=np.load(folder / "valid.npy", mmap_mode="r"),
+        transform=Affine(*meta["transform"]),
+        crs=CRS.from_wkt(meta["crs"]),
+        sinks=meta["sinks"],
+    )
+    acc = FlowAccumulation(
+        cells=np.load(folder / "cells.npy", mmap_mode="r"),
+        row_area_km2=np.load(folder / "row_area_km2.npy"),
+        weighted_km2=np.load(weighted, mmap_mode="r") if weighted.exists() else None,
+        exit_edge_cells=meta["exit_edge_cells"],
+        exit_nodata_cells=meta["exit_nodata_cells"],
+        sink_cells=meta["sink_cells"],
+    )
+    return Conditioned(fdir=fdir, acc=acc)
+
+
+def conditioned(path: Path, cache_dir: Path | None = None) -> Conditioned:
+    """`condition` of a DEM file, once per file version.
+
+    Kept in a small in-process cache and, with `cache_dir`, saved there as memory-mapped
+    grids so other workers and restarts skip the conditioning.
+    """
+    path = Path(path)
+    key = (str(path.resolve()), path.stat().st_mtime)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    grids = condition(Path(path))
+    folder = Path(cache_dir) / _disk_key(path) if cache_dir is not None else None
+    if folder is not None and (folder / "meta.json").exists():
+        grids = _load(folder)
+    else:
+        grids = condition(path)
+        if folder is not None:
+            _save(grids, folder)
     with _cache_lock:
         _cache[key] = grids
         while len(_cache) > CACHE_SIZE:
@@ -199,12 +276,13 @@ def catchment_of_point(
     *,
     out_srid: int = WGS84,
     snap_radius_m: float | None = None,
+    cache_dir: Path | None = None,
 ) -> dict:
     """The catchment Feature draining to the snapped point, with area_ha and outlet."""
     from hydrology import flow
 
     x, y = check_point(dem.path, lon, lat, dem.name)
-    grids = conditioned(dem.path)
+    grids = conditioned(dem.path, cache_dir)
     fdir = grids.fdir
     if snap_radius_m is None:
         dx, dy = (float(v) for v in (abs(fdir.transform.a), abs(fdir.transform.e)))

@@ -159,7 +159,12 @@ def router() -> APIRouter:
         with request.app.state.db.connection() as conn:
             dem = catchment_service.find_dem(conn, settings.data_dir, body.lon, body.lat, body.dem)
         result = catchment_service.catchment_of_point(
-            dem, body.lon, body.lat, out_srid=out_srid, snap_radius_m=body.snap_radius_m
+            dem,
+            body.lon,
+            body.lat,
+            out_srid=out_srid,
+            snap_radius_m=body.snap_radius_m,
+            cache_dir=settings.data_dir / catchment_service.CACHE_FOLDER,
         )
         return JSONResponse(result, media_type=GEOJSON)
 
