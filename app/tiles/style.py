@@ -109,7 +109,13 @@ def style_layers(layer: Layer) -> list[dict]:
             "layout": dict(visibility),
             "paint": {
                 "circle-color": color,
-                "circle-radius": 3,
+                # Aggregated cells (low zooms) grow with the number of features they hold.
+                "circle-radius": [
+                    "case",
+                    ["has", "count"],
+                    ["interpolate", ["linear"], ["get", "count"], 1, 3, 50, 7, 1000, 14],
+                    3,
+                ],
                 "circle-stroke-color": "#ffffff",
                 "circle-stroke-width": 0.5,
             },

@@ -95,9 +95,12 @@
     wrap.append(el("div", { class: "popup-title" }, legend.title));
     const table = el("table", { class: "popup-table" });
     Object.entries(feature.properties).forEach(([key, value]) => {
-      if (value === null || value === "" || key === "count" && !legend.fields[key]) return;
+      if (value === null || value === "") return;
       const row = el("tr");
-      row.append(el("th", {}, (legend.fields || {})[key] || key), el("td", {}, String(value)));
+      const title = key === "count" ? "Elementos agrupados" : (legend.fields || {})[key] || key;
+      // Class codes read as their Spanish legend label.
+      const klass = key === legend.property && (legend.classes || []).find((c) => c.value === value);
+      row.append(el("th", {}, title), el("td", {}, klass ? klass.label : String(value)));
       table.append(row);
     });
     wrap.append(table);
