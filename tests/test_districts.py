@@ -467,3 +467,27 @@ def test_one_version_and_conditional_get(client, who):
     assert fresh.status_code == 304 and fresh.headers["etag"] == '"tdm-uno-2"'
     stale = client.get(url, headers={**who["ana"], "If-None-Match": '"tdm-uno-1"'})
     assert stale.status_code == 200 and stale.json()["revision"] == 2
+
+
+def test_admin_shows_history_read_only(client, who):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    create(client, who)
+    admin_user, _ = User.objects.get_or_create(
+        username="tdm-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    browser = Client()
+    browser.force_login(admin_user)
+    from delimitation.models import District
+
+    district = District.objects.get(code="tdm-uno")
+    page = browser.get(f"/admin/delimitation/district/{district.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "tdm-uno" in text and "versiones del límite (inmutables)" in text.lower()
+    assert "32000" in text.replace(".", "").replace(",", "")  # version 1 area
+    assert (
+        browser.post(f"/admin/delimitation/district/{district.pk}/change/", {}).status_code == 403
+    )
+    assert browser.get("/admin/delimitation/district/add/").status_code == 403
