@@ -70,10 +70,11 @@ def test_insert_v2_returns_ids_and_derives_area(client, loaded):
     assert wkt.startswith(f"MULTIPOLYGON((({X} {Y}")
 
 
-def test_insert_v1_qgis_style_latlon_coordinates(client, loaded):
-    # QGIS: 1.0.0 Transaction, gml:coordinates, urn srsName (lat,lon), POSTed to the caps URL.
+def test_insert_v1_qgis_style_xy_with_urn(client, loaded):
+    # QGIS: 1.0.0 Transaction, gml:coordinates, urn srsName, POSTed to the caps URL; in 1.0.0
+    # QGIS (like GeoServer) keeps x/y = lon,lat whatever the srsName says.
     lonlat = [TO_4326.transform(a, b) for a, b in square(X + 500, Y)]
-    coords = " ".join(f"{lat:.9f},{lon:.9f}" for lon, lat in lonlat)
+    coords = " ".join(f"{lon:.9f},{lat:.9f}" for lon, lat in lonlat)
     body = (
         '<Transaction xmlns="http://www.opengis.net/wfs" service="WFS" version="1.0.0">'
         f'<Insert xmlns="http://www.opengis.net/wfs"><mining_hotspots xmlns="{DM}">'
@@ -99,6 +100,18 @@ def test_insert_v1_qgis_style_latlon_coordinates(client, loaded):
             [found[0]],
         ).fetchone()
     assert (x, y) == pytest.approx((X + 500, Y), abs=0.01)
+
+
+def test_insert_v2_urn_4326_is_lat_lon(client, loaded):
+    latlon = [TO_4326.transform(a, b)[::-1] for a, b in square(X + 1500, Y)]
+    response = post(client, insert_v2("wfst-d", latlon, srs="urn:ogc:def:crs:EPSG::4326"))
+    assert response.status_code == 200, response.text
+    with psycopg.connect(loaded) as conn:
+        x, y = conn.execute(
+            "SELECT ST_XMin(geom), ST_YMin(geom) FROM layers_mininghotspot "
+            "WHERE source_id = 'wfst-d'"
+        ).fetchone()
+    assert (x, y) == pytest.approx((X + 1500, Y), abs=0.01)
 
 
 def test_update_and_delete_v1_with_featureid(client, loaded):

@@ -40,8 +40,14 @@ _GML_NAMESPACES = {"http://www.opengis.net/gml", "http://www.opengis.net/gml/3.2
 _NUMBERS = re.compile(r"[-+0-9.eE]+")
 
 
-def parse_filter(source: str | bytes | etree._Element, default_srs: SrsName) -> object:
-    """A filter document or element as an AST (ResourceIds for pure id filters)."""
+def parse_filter(
+    source: str | bytes | etree._Element, default_srs: SrsName, xy_only: bool = False
+) -> object:
+    """A filter document or element as an AST (ResourceIds for pure id filters).
+
+    `xy_only`: WFS 1.0.0 requests are always x/y (east/north), whatever the srsName says;
+    QGIS writes its 1.0.0 transactions that way.
+    """
     element = (
         parse_xml(source.encode() if isinstance(source, str) else source)
         if not isinstance(source, etree._Element)
@@ -54,7 +60,7 @@ def parse_filter(source: str | bytes | etree._Element, default_srs: SrsName) -> 
         raise InvalidInput("Filtro vacío.", where="FILTER")
     if all(local(c) in _ID_ELEMENTS for c in children):
         return ResourceIds(tuple(feature_id(c) for c in children))
-    return _FilterReader(default_srs).node(children[0])
+    return _FilterReader(default_srs, xy_only).node(children[0])
 
 
 def feature_id(element: etree._Element) -> str:
@@ -71,8 +77,9 @@ def bare_name(name: str) -> str:
 
 
 class _FilterReader:
-    def __init__(self, default_srs: SrsName) -> None:
+    def __init__(self, default_srs: SrsName, xy_only: bool) -> None:
         self.default_srs = default_srs
+        self.xy_only = xy_only
 
     def node(self, element: etree._Element) -> object:  # noqa: C901 - one branch per operator
         name = local(element)
@@ -141,10 +148,12 @@ class _FilterReader:
         raise InvalidInput(f"Expresión no soportada: {name}", where="FILTER")
 
     def geometry(self, element: etree._Element) -> GmlGeometry:
-        return read_gml_geometry(element, self.default_srs)
+        return read_gml_geometry(element, self.default_srs, self.xy_only)
 
 
-def read_gml_geometry(element: etree._Element, default_srs: SrsName) -> GmlGeometry:
+def read_gml_geometry(
+    element: etree._Element, default_srs: SrsName, xy_only: bool = False
+) -> GmlGeometry:
     """A GML geometry (or Envelope/Box) with its srsName resolved to code and axis order."""
     if etree.QName(element).namespace not in _GML_NAMESPACES:
         raise InvalidInput(f"Se esperaba una geometría GML, no {local(element)}.", where="gml")
@@ -153,14 +162,15 @@ def read_gml_geometry(element: etree._Element, default_srs: SrsName) -> GmlGeome
         None,
     )
     srs = parse_srs_name(srs_text) if srs_text else default_srs
+    flip = srs.flip and not xy_only
     if local(element) in ("Envelope", "Box"):
-        return GmlGeometry(_envelope_polygon(element), srs.srid, srs.flip)
+        return GmlGeometry(_envelope_polygon(element), srs.srid, flip)
     copy = etree.fromstring(etree.tostring(element))
     for node in copy.iter():
         if isinstance(node.tag, str):
             # PostGIS would apply its own axis rules to srsName; ours are already resolved.
             node.attrib.pop("srsName", None)
-    return GmlGeometry(etree.tostring(copy).decode(), srs.srid, srs.flip)
+    return GmlGeometry(etree.tostring(copy).decode(), srs.srid, flip)
 
 
 def _envelope_polygon(element: etree._Element) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 from pygeofilter import ast
@@ -134,14 +134,19 @@ def _positive(value: str | None, name: str) -> int | None:
     return number
 
 
-def _bbox_filter(text: str, srs: SrsName) -> GmlGeometry:
+def _for_version(srs: SrsName, version: str) -> SrsName:
+    """WFS 1.0.0 is always x/y (east/north), whatever the CRS name says."""
+    return replace(srs, flip=False) if version == "1.0.0" else srs
+
+
+def _bbox_filter(text: str, srs: SrsName, version: str) -> GmlGeometry:
     parts = text.split(",")
     crs_text = parts[4] if len(parts) == 5 else ",".join(parts[4:]) if len(parts) > 5 else None
     try:
         x1, y1, x2, y2 = (float(v) for v in parts[:4])
     except ValueError:
         raise InvalidInput(f"BBOX inválido: '{text}'", where="BBOX") from None
-    box_srs = parse_srs_name(crs_text) if crs_text else srs
+    box_srs = _for_version(parse_srs_name(crs_text), version) if crs_text else srs
     ring = f"{x1} {y1} {x2} {y1} {x2} {y2} {x1} {y2} {x1} {y1}"
     gml = (
         '<gml:Polygon xmlns:gml="http://www.opengis.net/gml"><gml:exterior><gml:LinearRing>'
@@ -170,7 +175,7 @@ def getfeature_from_kvp(
         raise MissingParameter("Falta el parámetro TYPENAMES.", where="TYPENAMES")
     layers = [readable(n, principal) for n in typenames]
     srs_text = params.get("SRSNAME")
-    srs = parse_srs_name(srs_text) if srs_text else None
+    srs = _for_version(parse_srs_name(srs_text), version) if srs_text else None
     props = _property_lists(params.get("PROPERTYNAME", ""), len(layers))
     filters: list[object | None] = [None] * len(layers)
     # OWSLib (0.35) sends a WFS 2.0 KVP filter as QUERY=<fes:Filter ...>.
@@ -182,10 +187,10 @@ def getfeature_from_kvp(
         parts = [p[:-1] if p.endswith(")") and len(parts) > 1 else p for p in parts]
         for i, layer in enumerate(layers):
             text = parts[min(i, len(parts) - 1)]
-            filters[i] = parse_filter(text, srs or default_srs(layer, version))
+            filters[i] = parse_filter(text, srs or default_srs(layer, version), version == "1.0.0")
     if params.get("BBOX"):
         for i, layer in enumerate(layers):
-            box = _bbox_filter(params["BBOX"], srs or parse_srs_name(f"EPSG:{layer.srid}"))
+            box = _bbox_filter(params["BBOX"], srs or parse_srs_name(f"EPSG:{layer.srid}"), version)
             filters[i] = _and(filters[i], ast.GeometryIntersects(ast.Attribute("geom"), box))
     if ids:
         for i, layer in enumerate(layers):
@@ -221,7 +226,7 @@ def getfeature_from_xml(
     for query in (c for c in root if isinstance(c.tag, str) and local(c) == "Query"):
         names = query.get("typeNames") or query.get("typeName") or ""
         srs_text = query.get("srsName")
-        srs = parse_srs_name(srs_text) if srs_text else None
+        srs = _for_version(parse_srs_name(srs_text), version) if srs_text else None
         first_srs = first_srs or srs
         for name in names.split():
             layer = readable(name, principal)
@@ -233,7 +238,9 @@ def getfeature_from_xml(
                 if kind == "PropertyName":
                     props.append(bare_name(child.text or ""))
                 elif kind == "Filter":
-                    node = parse_filter(child, srs or default_srs(layer, version))
+                    node = parse_filter(
+                        child, srs or default_srs(layer, version), version == "1.0.0"
+                    )
                 elif kind == "SortBy":
                     for prop in child:
                         fields = {local(e): (e.text or "").strip() for e in prop}

@@ -80,7 +80,7 @@ def _xml_operation(request: Request, body: bytes, principal: Principal) -> Respo
         parsed = getfeature_from_xml(root, version, principal)
         return getfeature.get_feature(db, parsed, principal, service_url(request))
     if operation == "Transaction":
-        operations = transaction.parse_transaction(root)
+        operations = transaction.parse_transaction(root, version)
         outcome = transaction.execute(db, principal, operations)
         return Response(transaction.response(version, outcome), media_type=XML)
     raise NotSupported(f"Operación no soportada: {operation}", where="request")

@@ -66,8 +66,13 @@ def _is_nil(element: etree._Element) -> bool:
     )
 
 
-def parse_transaction(root: etree._Element) -> list[Operation]:
-    """Operations of a wfs:Transaction document, in order."""
+def parse_transaction(root: etree._Element, version: str) -> list[Operation]:
+    """Operations of a wfs:Transaction document, in order.
+
+    A 1.0.0 transaction is read x/y (east/north) whatever its srsName: QGIS sends its
+    edits as 1.0.0 with URN names but easting-first coordinates, as GeoServer expects.
+    """
+    xy_only = version.startswith("1.0")
     operations = []
     for op in (c for c in root if isinstance(c.tag, str)):
         kind = local(op)
@@ -81,7 +86,7 @@ def parse_transaction(root: etree._Element) -> list[Operation]:
                 for child in (c for c in feature if isinstance(c.tag, str)):
                     gml = _gml_child(child)
                     if gml is not None:
-                        geometry = read_gml_geometry(gml, srs)
+                        geometry = read_gml_geometry(gml, srs, xy_only)
                     elif etree.QName(child).namespace not in _GML:
                         props[local(child)] = None if _is_nil(child) else (child.text or "")
                 label = next(
@@ -102,7 +107,7 @@ def parse_transaction(root: etree._Element) -> list[Operation]:
             for child in (c for c in op if isinstance(c.tag, str)):
                 name = local(child)
                 if name == "Filter":
-                    operation.filter = parse_filter(child, srs)
+                    operation.filter = parse_filter(child, srs, xy_only)
                 elif name == "Property":
                     parts = {local(e): e for e in child if isinstance(e.tag, str)}
                     ref = parts.get("ValueReference", parts.get("Name"))
@@ -110,7 +115,7 @@ def parse_transaction(root: etree._Element) -> list[Operation]:
                     value = parts.get("Value")
                     gml = _gml_child(value) if value is not None else None
                     if gml is not None:
-                        operation.geometry = read_gml_geometry(gml, srs)
+                        operation.geometry = read_gml_geometry(gml, srs, xy_only)
                     else:
                         text = None if value is None or _is_nil(value) else (value.text or "")
                         operation.properties[prop_name] = text

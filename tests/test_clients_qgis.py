@@ -1,0 +1,90 @@
+"""PyQGIS (Debian python3-qgis, headless) against a live server: WFS 2.0/1.0 and OAPIF
+providers read the layer with the database's counts and geometry; an edit through the WFS
+provider (move a vertex, commit) is seen through the REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from shapely import wkt
+
+from tests import ogc_world as world
+
+SCRIPT = Path(__file__).with_name("qgis_client.py")
+
+
+def _has_qgis() -> bool:
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"], capture_output=True)
+    return probe.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _has_qgis(), reason="python3-qgis no instalado")
+
+
+@pytest.fixture(scope="module")
+def server(live_server, database_url):
+    world.load(database_url)
+    world.users()
+    yield live_server
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        world.clear(conn)
+
+
+def run_qgis(base: str, layer: str, field: str, value: str, edit: bool = False) -> dict:
+    """Run the PyQGIS client script and return its JSON answer."""
+    runtime = Path("/tmp") / f"qgis-runtime-{os.getuid()}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    args = ["/usr/bin/python3", str(SCRIPT), base, world.ANALYST, world.PASSWORD, layer]
+    args += [field, value] + (["edit"] if edit else [])
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime))
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def db_geometry(url: str, table: str, where: str, value: str, srid: int):
+    with psycopg.connect(url) as conn:
+        text = conn.execute(
+            f"SELECT ST_AsText(ST_Transform(geom, %s)) FROM {table} WHERE {where} = %s",
+            [srid, value],
+        ).fetchone()[0]
+    return wkt.loads(text)
+
+
+def test_qgis_wfs_and_oapif_providers_read_hotspots(server, database_url):
+    out = run_qgis(server, "mining_hotspots", "source_id", "W-2")
+    with psycopg.connect(database_url) as conn:
+        count = conn.execute("SELECT count(*) FROM layers_mininghotspot").fetchone()[0]
+    native = db_geometry(database_url, "layers_mininghotspot", "source_id", "W-2", 9377)
+    lonlat = db_geometry(database_url, "layers_mininghotspot", "source_id", "W-2", 4326)
+    for provider in ("wfs 2.0.0", "wfs 1.0.0", "oapif"):
+        result = out[provider]
+        assert result["count"] == count, provider
+        assert result["attributes"]["category"] == "en_transito_legalidad"
+        # OAPIF travels in CRS84 (7 decimals), so its 9377 copy is good to ~1 cm.
+        tolerance = 0.02 if provider == "oapif" else 1e-6
+        assert wkt.loads(result["EPSG:9377"]).equals_exact(native, tolerance), provider
+        assert wkt.loads(result["EPSG:4326"]).equals_exact(lonlat, 1e-6), provider
+    assert out["wfs 2.0.0"]["crs"] == "EPSG:9377"
+
+
+def test_qgis_wfs_edit_moves_a_vertex_seen_by_rest(server, database_url):
+    """The hotspot edit; `test_qgis_wfs_edit_district_boundary` below does it for districts."""
+    out = run_qgis(server, "mining_hotspots", "source_id", "W-3", edit=True)
+    assert out["edit"]["moved"] and out["edit"]["committed"], out["edit"]
+    fid = world.hotspot_id(database_url, "W-3")
+    feature = httpx.get(
+        f"{server}/api/v1/layers/mining_hotspots/features/{fid}?crs=EPSG:9377"
+    ).json()
+    ring = feature["geometry"]["coordinates"][0][0]
+    x0, y0 = out["edit"]["from"]
+    assert [x0 + 50, y0] in ring and [x0, y0] not in ring
+    assert feature["properties"]["area_ha"] == pytest.approx(
+        50 - 2.5, rel=1e-6
+    )  # a 50 m x 1 km triangle
