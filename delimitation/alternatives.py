@@ -127,11 +127,7 @@ def _path_in(start: int, down: dict[int, int | None], inside: set[int]) -> list[
     return path
 
 
-def _catchment(outlet: int, down: dict[int, int | None]) -> set[int]:
-    ups: dict[int, list[int]] = defaultdict(list)
-    for u, d in down.items():
-        if d is not None:
-            ups[d].append(u)
+def _catchment(outlet: int, ups: dict[int, list[int]]) -> set[int]:
     found, stack = {outlet}, [outlet]
     while stack:
         for u in ups[stack.pop()]:
@@ -191,7 +187,7 @@ def drainage_alternatives(
                 }
             )
         outlet = max(members, key=lambda s: (acc.get(s, 0.0), -s))
-        cuts.append(("c", _catchment(outlet, down), members))
+        cuts.append(("c", _catchment(outlet, inflows), members))
         for kind, units, start in cuts:
             chosen, cut = cut_to_area(units, start, graph, area, pressure, max_area)
             if not chosen:

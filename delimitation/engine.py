@@ -18,10 +18,12 @@ geometries and figures.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ HYDRO_SYSTEMS = ("ideam", "pomca", "watershed", "hydrobasins", "derived")
 EXECUTION_MODES = ("auto", "inline", "background")
 REQUEST_KEYS = {"study_area", "hydro_system", "hydro_level", "parameters", "execution"}
 # Study-area pieces of at most this many vertices: each unit only meets a few small pieces.
-SUBDIVIDE_VERTICES = 256
+SUBDIVIDE_VERTICES = 64
 # Shared boundary (m) from which two units without drainage count as neighbours; published
 # layers leave gaps and overlaps of a few metres at their seams.
 ADJACENCY_TOLERANCE_M = 50.0
@@ -149,10 +151,14 @@ def _study_area_wkb(conn: Connection, spec: dict[str, Any]) -> bytes:
     if missing:
         what = "Municipios" if key == "municipalities" else "Departamentos"
         raise InvalidInput(f"{what} desconocidos: {', '.join(missing)}.", where=f"study_area.{key}")
+    # One unit is its own geometry; several are dissolved (their shared borders vanish).
+    union = (
+        "ST_Multi(ST_UnaryUnion(ST_Collect(geom ORDER BY code)))"
+        if len(codes) > 1
+        else "(array_agg(geom))[1]"
+    )
     row = conn.execute(
-        f"SELECT ST_AsBinary(ST_Multi(ST_UnaryUnion(ST_Collect(geom ORDER BY code)))) "
-        f"FROM {table} WHERE code = ANY(%s)",
-        [codes],
+        f"SELECT ST_AsBinary({union}) FROM {table} WHERE code = ANY(%s)", [codes]
     ).fetchone()
     return bytes(row[0])
 
@@ -178,25 +184,32 @@ def resolve_level(conn: Connection, system: str, level: int | None) -> int:
 
 
 CANDIDATES_SQL = """
-WITH area AS (
+WITH area AS MATERIALIZED (
     SELECT study_area AS g FROM delimitation_proposalrun WHERE id = %(run)s
-), pieces AS (
+), pieces AS MATERIALIZED (
     SELECT ST_Subdivide(g, %(vertices)s) AS g FROM area
-), hits AS (
-    SELECT DISTINCT u.id FROM hydrology_hydrounit u JOIN pieces p ON ST_Intersects(u.geom, p.g)
+), hits AS MATERIALIZED (
+    -- Subdivided pieces partition the area: summing the overlaps per piece is the overlap.
+    SELECT u.id, ST_Area(u.geom) AS area,
+           sum(CASE WHEN ST_CoveredBy(u.geom, p.g) THEN ST_Area(u.geom)
+                    ELSE ST_Area(ST_Intersection(u.geom, p.g)) END) AS inside
+    FROM hydrology_hydrounit u JOIN pieces p ON ST_Intersects(u.geom, p.g)
     WHERE u.system = %(system)s AND u.level = %(level)s
+    GROUP BY u.id
 )
-SELECT u.id
-FROM hits h JOIN hydrology_hydrounit u USING (id), area a
-WHERE ST_CoveredBy(u.geom, a.g)
-   OR (SELECT sum(ST_Area(ST_Intersection(u.geom, p.g))) FROM pieces p
-       WHERE ST_Intersects(u.geom, p.g)) >= %(min_overlap)s * ST_Area(u.geom)
-ORDER BY u.id
+SELECT id FROM hits WHERE inside >= %(min_overlap)s * area ORDER BY id
 """
 
 
+def _no_jit(conn: Connection) -> None:
+    # Overlay statements have huge cost estimates, so PostgreSQL JIT-compiles them: ~0.35 s
+    # of LLVM work per statement that then runs in milliseconds. Off for this session.
+    conn.execute("SET jit = off")
+
+
 def create_run(conn: Connection, request: ProposalRequest, user: str = "") -> tuple[int, int]:
-    """Store a queued run with its resolved study area; returns (run id, candidate units)."""
+    """Store a queued run with its resolved study area; returns (run id, estimated units)."""
+    _no_jit(conn)
     level = resolve_level(conn, request.hydro_system, request.hydro_level)
     area = _study_area_wkb(conn, request.study_area)
     params = request.parameters.to_json()
@@ -211,8 +224,20 @@ def create_run(conn: Connection, request: ProposalRequest, user: str = "") -> tu
         """,
         [Jsonb(params), Jsonb(request.study_area), area, request.hydro_system, level, user],
     ).fetchone()[0]
-    count = len(candidate_units(conn, run_id))
-    return run_id, count
+    return run_id, estimate_units(conn, run_id)
+
+
+def estimate_units(conn: Connection, run_id: int) -> int:
+    """Units whose box meets the study area's box: an upper bound, in milliseconds."""
+    row = conn.execute(
+        """
+        SELECT count(*) FROM hydrology_hydrounit u, delimitation_proposalrun r
+        WHERE r.id = %s AND u.system = r.hydro_system AND u.level = r.hydro_level
+          AND u.geom && r.study_area
+        """,
+        [run_id],
+    ).fetchone()
+    return int(row[0])
 
 
 def candidate_units(conn: Connection, run_id: int) -> list[int]:
@@ -237,11 +262,11 @@ def candidate_units(conn: Connection, run_id: int) -> list[int]:
 # One statement: every overlay of every unit, grouped in PostgreSQL, joined back per unit.
 # Partial overlaps are clipped; features wholly inside a unit keep their own area (no clip).
 UNIT_FIGURES_SQL = """
-WITH units AS (
+WITH units AS MATERIALIZED (
     SELECT id, geom, ST_Area(geom) / 10000.0 AS unit_ha
     FROM hydrology_hydrounit WHERE id = ANY(%(ids)s)
-), ten AS (
-    SELECT u.id AS unit_id, t.tenure_type, t.status,
+), ten AS MATERIALIZED (
+    SELECT u.id AS unit_id, t.id AS tid, t.tenure_type, t.status,
            (t.tenure_type = ANY(%(tenure_types)s)
             AND (cardinality(%(tenure_statuses)s::text[]) = 0
                  OR lower(t.status) = ANY(%(tenure_statuses)s))) AS counted,
@@ -254,11 +279,23 @@ WITH units AS (
     FROM (SELECT unit_id, tenure_type, status, sum(ST_Area(g)) / 10000.0 AS ha, count(*) AS n
           FROM ten GROUP BY 1, 2, 3) s
     GROUP BY unit_id
+), ten_overlap AS (
+    -- Counted pieces overlapping another counted piece of the same unit: only those are
+    -- dissolved (a union is costly; most tenures overlap nothing and are simply summed).
+    SELECT DISTINCT a.unit_id, a.tid FROM ten a JOIN ten b
+      ON a.unit_id = b.unit_id AND a.tid <> b.tid AND a.g && b.g
+    WHERE a.counted AND b.counted AND ST_Relate(a.g, b.g, '2********')
 ), ten_counted AS (
-    SELECT unit_id, ST_Area(ST_UnaryUnion(ST_Collect(g))) / 10000.0 AS ha, count(*) AS n
-    FROM ten WHERE counted GROUP BY unit_id
-), hot AS (
-    SELECT u.id AS unit_id, h.category, h.category = ANY(%(hotspot_categories)s) AS counted,
+    SELECT t.unit_id,
+           (coalesce(sum(ST_Area(t.g)) FILTER (WHERE o.tid IS NULL), 0)
+            + coalesce(ST_Area(ST_UnaryUnion(ST_Collect(t.g) FILTER (WHERE o.tid IS NOT NULL))),
+                       0)) / 10000.0 AS ha,
+           count(*) AS n
+    FROM ten t LEFT JOIN ten_overlap o ON o.unit_id = t.unit_id AND o.tid = t.tid
+    WHERE t.counted GROUP BY t.unit_id
+), hot AS MATERIALIZED (
+    SELECT u.id AS unit_id, h.id AS hid, h.category,
+           h.category = ANY(%(hotspot_categories)s) AS counted,
            CASE WHEN ST_CoveredBy(h.geom, u.geom) THEN h.geom
                 ELSE ST_Intersection(h.geom, u.geom) END AS g
     FROM units u JOIN layers_mininghotspot h ON ST_Intersects(h.geom, u.geom)
@@ -267,9 +304,18 @@ WITH units AS (
     FROM (SELECT unit_id, category, sum(ST_Area(g)) / 10000.0 AS ha, count(*) AS n
           FROM hot GROUP BY 1, 2) s
     GROUP BY unit_id
+), hot_overlap AS (
+    SELECT DISTINCT a.unit_id, a.hid FROM hot a JOIN hot b
+      ON a.unit_id = b.unit_id AND a.hid <> b.hid AND a.g && b.g
+    WHERE a.counted AND b.counted AND ST_Relate(a.g, b.g, '2********')
 ), hot_counted AS (
-    SELECT unit_id, ST_Area(ST_UnaryUnion(ST_Collect(g))) / 10000.0 AS ha, count(*) AS n
-    FROM hot WHERE counted GROUP BY unit_id
+    SELECT h.unit_id,
+           (coalesce(sum(ST_Area(h.g)) FILTER (WHERE o.hid IS NULL), 0)
+            + coalesce(ST_Area(ST_UnaryUnion(ST_Collect(h.g) FILTER (WHERE o.hid IS NOT NULL))),
+                       0)) / 10000.0 AS ha,
+           count(*) AS n
+    FROM hot h LEFT JOIN hot_overlap o ON o.unit_id = h.unit_id AND o.hid = h.hid
+    WHERE h.counted GROUP BY h.unit_id
 ), prot AS (
     SELECT u.id AS unit_id, p.category, p.excludes_mining,
            ST_Area(CASE WHEN ST_CoveredBy(p.geom, u.geom) THEN p.geom
@@ -290,8 +336,12 @@ WITH units AS (
     GROUP BY unit_id
 ), mun AS (
     SELECT unit_id, jsonb_object_agg(code, ha) AS by_code
+    -- Municipal outlines have thousands of vertices: clipping them to the unit's box first
+    -- (no overlay, linear time) leaves GEOS a few dozen vertices to intersect.
     FROM (SELECT u.id AS unit_id, m.code,
-                 ST_Area(ST_Intersection(m.geom, u.geom)) / 10000.0 AS ha
+                 ST_Area(CASE WHEN ST_CoveredBy(u.geom, m.geom) THEN u.geom
+                         ELSE ST_Intersection(ST_ClipByBox2D(m.geom, u.geom), u.geom)
+                         END) / 10000.0 AS ha
           FROM units u JOIN layers_municipality m ON ST_Intersects(m.geom, u.geom)) s
     WHERE ha > 0
     GROUP BY unit_id
@@ -367,26 +417,41 @@ def aptitude_rasters(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def unit_geometries(conn: Connection, unit_ids: list[int]) -> dict[int, Any]:
+    """Shapely geometries (EPSG:9377) of units, by id."""
+    rows = conn.execute(
+        "SELECT id, ST_AsBinary(geom) FROM hydrology_hydrounit WHERE id = ANY(%s) ORDER BY id",
+        [unit_ids],
+    ).fetchall()
+    return {r[0]: wkb.loads(bytes(r[1])) for r in rows}
+
+
+def _raster_path(raster: dict[str, Any], data_dir: Path | None) -> Path:
+    path = Path(raster["path"])
+    if not path.is_absolute() and data_dir is not None:
+        path = data_dir / path
+    return path
+
+
 def unit_aptitude(
-    conn: Connection, unit_ids: list[int], data_dir: Path | None
+    conn: Connection,
+    unit_ids: list[int],
+    data_dir: Path | None,
+    geometries: dict[int, Any] | None = None,
+    rasters: list[dict[str, Any]] | None = None,
 ) -> dict[int, dict[str, dict[str, float]]]:
     """Class areas (ha) per unit and aptitude raster: {unit: {raster: {class: ha}}}."""
-    rasters = aptitude_rasters(conn)
+    rasters = aptitude_rasters(conn) if rasters is None else rasters
     result: dict[int, dict[str, dict[str, float]]] = {u: {} for u in unit_ids}
     if not rasters or not unit_ids:
         return result
     from geo import zonal
 
-    rows = conn.execute(
-        "SELECT id, ST_AsBinary(geom) FROM hydrology_hydrounit WHERE id = ANY(%s) ORDER BY id",
-        [unit_ids],
-    ).fetchall()
-    ids = [r[0] for r in rows]
-    geoms = [wkb.loads(bytes(r[1])) for r in rows]
+    geometries = geometries or unit_geometries(conn, unit_ids)
+    ids = sorted(geometries)
+    geoms = [geometries[u] for u in ids]
     for raster in rasters:
-        path = Path(raster["path"])
-        if not path.is_absolute() and data_dir is not None:
-            path = data_dir / path
+        path = _raster_path(raster, data_dir)
         if not path.exists():
             continue
         labels = _class_labels(raster["class_table"])
@@ -411,6 +476,84 @@ def _class_labels(table: Any) -> dict[int, str]:
             if label:
                 labels[int(item["value"])] = str(label)
     return labels
+
+
+# --- the per-unit figures cache ------------------------------------------------------------
+
+# Layers whose writes change per-unit figures (their revisions are part of the fingerprint).
+FIGURE_LAYERS = (
+    "hydro_units",
+    "mining_tenures",
+    "mining_hotspots",
+    "protected_areas",
+    "ethnic_territories",
+    "municipalities",
+)
+
+
+def figures_fingerprint(conn: Connection, params: ProposalParameters, data_dir: Path | None) -> str:
+    """What per-unit figures depend on: layer revisions, aptitude rasters, counting rules."""
+    from layers.revisions import revisions
+
+    rasters = []
+    for raster in aptitude_rasters(conn):
+        path = _raster_path(raster, data_dir)
+        stat = path.stat() if path.exists() else None
+        rasters.append(
+            [
+                raster["name"],
+                str(path),
+                stat.st_size if stat else 0,
+                stat.st_mtime_ns if stat else 0,
+            ]
+        )
+    key = {
+        "revisions": revisions(conn, FIGURE_LAYERS),
+        "rasters": rasters,
+        "tenure_types": list(params.tenure_types),
+        "tenure_statuses": list(params.tenure_statuses),
+        "hotspot_categories": list(params.hotspot_categories),
+        "weights": [params.hotspot_weight, params.tenure_weight],
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def cached_unit_figures(
+    conn: Connection, ids: list[int], params: ProposalParameters, data_dir: Path | None
+) -> tuple[dict[int, dict[str, Any]], int]:
+    """Step 2 for every unit: read fresh cached figures, compute and store the missing ones.
+
+    Returns the figures by unit and how many units had to be computed. The vector overlays
+    run in PostgreSQL while the aptitude zonal statistics run here on another thread.
+    """
+    fingerprint = figures_fingerprint(conn, params, data_dir)
+    figures: dict[int, dict[str, Any]] = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT unit_id, figures FROM delimitation_unitfigures "
+            "WHERE fingerprint = %s AND unit_id = ANY(%s)",
+            [fingerprint, ids],
+        ).fetchall()
+    }
+    missing = [u for u in ids if u not in figures]
+    if missing:
+        geometries = unit_geometries(conn, missing)
+        rasters = aptitude_rasters(conn)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The thread never touches `conn` (geometries and rasters are read above).
+            aptitude = pool.submit(unit_aptitude, conn, missing, data_dir, geometries, rasters)
+            computed = unit_figures(conn, missing, params)
+            for unit_id, classes in aptitude.result().items():
+                computed[unit_id]["aptitude"] = classes
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO delimitation_unitfigures (unit_id, fingerprint, figures) "
+                "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [(u, fingerprint, Jsonb(computed[u])) for u in missing],
+            )
+        # Through JSON like the cached ones, so a cold and a warm run give identical numbers.
+        figures.update({u: json.loads(json.dumps(computed[u])) for u in missing})
+    return {u: figures[u] for u in ids}, len(missing)
 
 
 # --- step 4 inputs: drainage or adjacency -------------------------------------------------
@@ -448,16 +591,9 @@ def adjacency(conn: Connection, unit_ids: list[int]) -> dict[int, set[int]]:
 # --- step 5: metrics of one alternative ---------------------------------------------------
 
 PROPOSAL_SQL = """
-WITH p AS (
+WITH p AS MATERIALIZED (
     SELECT ST_Multi(ST_UnaryUnion(ST_Collect(geom ORDER BY id))) AS g
     FROM hydrology_hydrounit WHERE id = ANY(%(ids)s)
-), m AS (
-    SELECT m.code, m.name, m.department_id AS dep, m.area_ha AS mun_ha,
-           ST_Area(ST_Intersection(m.geom, p.g)) / 10000.0 AS ha
-    FROM layers_municipality m, p WHERE ST_Intersects(m.geom, p.g)
-), d AS (
-    SELECT d.code, d.name, d.area_ha AS dep_ha, sum(m.ha) AS ha
-    FROM m JOIN layers_department d ON d.code = m.dep GROUP BY 1, 2, 3
 ), x AS (
     SELECT a.name, a.category, ST_Area(ST_Intersection(a.geom, p.g)) / 10000.0 AS ha
     FROM layers_protectedarea a, p WHERE a.excludes_mining AND ST_Intersects(a.geom, p.g)
@@ -472,10 +608,6 @@ WITH p AS (
     FROM layers_ethnicterritory t, p WHERE ST_Intersects(t.geom, p.g)
 )
 SELECT ST_AsBinary(p.g), ST_Area(p.g) / 10000.0, ST_Perimeter(p.g),
-  (SELECT coalesce(jsonb_agg(jsonb_build_object('code', code, 'name', name, 'ha', ha,
-          'mun_ha', mun_ha) ORDER BY ha DESC, code), '[]') FROM m WHERE ha > 0.01),
-  (SELECT coalesce(jsonb_agg(jsonb_build_object('code', code, 'name', name, 'ha', ha,
-          'dep_ha', dep_ha) ORDER BY ha DESC, code), '[]') FROM d WHERE ha > 0.01),
   (SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'category', category, 'ha', ha)
           ORDER BY ha DESC, name), '[]') FROM x WHERE ha > 0.01),
   (SELECT coalesce(ha, 0) FROM xu),
@@ -483,6 +615,25 @@ SELECT ST_AsBinary(p.g), ST_Area(p.g) / 10000.0, ST_Perimeter(p.g),
           'ha', ha) ORDER BY ha DESC, name), '[]') FROM e WHERE ha > 0.01),
   (SELECT coalesce(ha, 0) FROM eu)
 FROM p
+"""
+
+# Municipalities and departments of a kept proposal (only the ranked ones pay for this).
+TERRITORY_SQL = """
+WITH p AS MATERIALIZED (SELECT ST_GeomFromWKB(%(geom)s, 9377) AS g
+), m AS (
+    SELECT m.code, m.name, m.department_id AS dep, m.area_ha AS mun_ha,
+           ST_Area(CASE WHEN ST_CoveredBy(m.geom, p.g) THEN m.geom
+                   ELSE ST_Intersection(m.geom, p.g) END) / 10000.0 AS ha
+    FROM layers_municipality m, p WHERE ST_Intersects(m.geom, p.g)
+), d AS (
+    SELECT d.code, d.name, d.area_ha AS dep_ha, sum(m.ha) AS ha
+    FROM m JOIN layers_department d ON d.code = m.dep GROUP BY 1, 2, 3
+)
+SELECT
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('code', code, 'name', name, 'ha', ha,
+          'mun_ha', mun_ha) ORDER BY ha DESC, code), '[]') FROM m WHERE ha > 0.01),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('code', code, 'name', name, 'ha', ha,
+          'dep_ha', dep_ha) ORDER BY ha DESC, code), '[]') FROM d WHERE ha > 0.01)
 """
 
 
@@ -509,7 +660,7 @@ def proposal_metrics(
     """Step 5: the union geometry (WKB) and every metric of one alternative."""
     ids = list(alternative.unit_ids)
     row = conn.execute(PROPOSAL_SQL, {"ids": ids}).fetchone()
-    geom, area_ha, perimeter, muns, deps, excl, excl_ha, ethnic, ethnic_ha = row
+    geom, area_ha, perimeter, excl, excl_ha, ethnic, ethnic_ha = row
     hotspot_ha = sum(figures[u]["hotspot_ha"] for u in ids if u in figures)
     tenure_ha = sum(figures[u]["tenure_ha"] for u in ids if u in figures)
     water: dict[str, Any] = {
@@ -562,26 +713,6 @@ def proposal_metrics(
         "units": len(ids),
         "seed_units": list(alternative.seeds),
         "cut_at_max_area": alternative.cut,
-        "municipalities": [
-            {
-                "code": m["code"],
-                "name": m["name"],
-                "ha": _r(m["ha"]),
-                "share_of_proposal": _r(_share(m["ha"], area_ha), 4),
-                "share_of_municipality": _r(_share(m["ha"], m["mun_ha"]), 4),
-            }
-            for m in muns
-        ],
-        "departments": [
-            {
-                "code": d["code"],
-                "name": d["name"],
-                "ha": _r(d["ha"]),
-                "share_of_proposal": _r(_share(d["ha"], area_ha), 4),
-                "share_of_department": _r(_share(d["ha"], d["dep_ha"]), 4),
-            }
-            for d in deps
-        ],
         "hotspot_ha": _r(hotspot_ha),
         "hotspot_share_captured": _r(hotspot_share, 4),
         "tenure_ha": _r(tenure_ha),
@@ -611,6 +742,33 @@ def proposal_metrics(
         "score": _r(score, 6),
     }
     return bytes(geom), metrics
+
+
+def territory_metrics(conn: Connection, geom: bytes, area_ha: float) -> dict[str, Any]:
+    """Municipalities and departments of a proposal, with shares of it and of each of them."""
+    muns, deps = conn.execute(TERRITORY_SQL, {"geom": geom}).fetchone()
+    return {
+        "municipalities": [
+            {
+                "code": m["code"],
+                "name": m["name"],
+                "ha": _r(m["ha"]),
+                "share_of_proposal": _r(_share(m["ha"], area_ha), 4),
+                "share_of_municipality": _r(_share(m["ha"], m["mun_ha"]), 4),
+            }
+            for m in muns
+        ],
+        "departments": [
+            {
+                "code": d["code"],
+                "name": d["name"],
+                "ha": _r(d["ha"]),
+                "share_of_proposal": _r(_share(d["ha"], area_ha), 4),
+                "share_of_department": _r(_share(d["ha"], d["dep_ha"]), 4),
+            }
+            for d in deps
+        ],
+    }
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -661,11 +819,18 @@ def execute_run(
 ) -> dict[str, Any]:
     """Run steps 1-6 for a stored run; marks it done (or failed, re-raising) and returns timings."""
 
+    last = [0.0]
+
     def report(percent: float, message: str) -> None:
-        set_progress(conn, run_id, percent, message)
+        # Pollers need a moving figure, not every step: at most two row updates a second.
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or percent >= 100:
+            set_progress(conn, run_id, percent, message)
+            last[0] = now
         if progress is not None:
             progress(percent, message)
 
+    _no_jit(conn)
     conn.execute(
         "UPDATE delimitation_proposalrun SET status = 'running', started_at = now(), "
         "finished_at = NULL, progress = 0 WHERE id = %s",
@@ -708,16 +873,13 @@ def _execute(
             f"Ninguna unidad del sistema '{system}' (nivel {level}) cae en el área de estudio."
         )
     report(10, f"Calculando cifras de {len(ids)} unidades")
-    figures = unit_figures(conn, ids, params)
+    figures, fresh = cached_unit_figures(conn, ids, params, data_dir)
+    timings["units_computed"] = fresh
     lap("unit_figures")
-    report(50, "Métricas hídricas")
+    report(60, "Métricas hídricas")
     for unit_id, water in unit_water_metrics(conn, ids).items():
         figures[unit_id]["water"] = water
     lap("water")
-    report(60, "Aptitud (estadística zonal exacta)")
-    for unit_id, classes in unit_aptitude(conn, ids, data_dir).items():
-        figures[unit_id]["aptitude"] = classes
-    lap("aptitude")
     report(75, "Semillas y alternativas")
     seeds = sorted(u for u in ids if figures[u]["pressure"] >= params.pressure_threshold)
     pressures = {u: figures[u]["pressure"] for u in ids}
@@ -752,7 +914,10 @@ def _execute(
         geom, metrics = proposal_metrics(conn, alt, figures, totals, params)
         scored.append((alt, geom, metrics))
     scored.sort(key=lambda s: (-s[2]["score"], s[2]["area_ha"], s[0].unit_ids))
-    kept = scored[: params.alternatives]
+    kept = [
+        (alt, geom, {**metrics, **territory_metrics(conn, geom, metrics["area_ha"])})
+        for alt, geom, metrics in scored[: params.alternatives]
+    ]
     lap("proposal_metrics")
     summary = {
         "units": len(ids),

@@ -211,3 +211,25 @@ def test_adjacency_fallback_joins_seeds_through_gap():
         {1, 2, 3, 4}, [1, 4], adjacency, area, pressure, 1000, gap=1
     )
     assert [a.unit_ids for a in apart.alternatives] == [(1,), (4,)]
+
+
+def test_cached_figures_follow_data_changes(world):
+    conn, ids = world
+    first = _run(conn)
+    assert first["timings"]["units_computed"] in (0, len(ids))
+    warm = _run(conn)
+    assert warm["timings"]["units_computed"] == 0
+    assert warm["unit_figures"] == first["unit_figures"]
+    # A new hotspot bumps the layer revision: the cache is not read, c1 becomes a seed.
+    conn.execute(
+        "INSERT INTO layers_mininghotspot (source, source_id, category, setting, area_ha, "
+        f"synthetic, geom) VALUES ('test_engine', 'h-new', 'explotacion_ilicita', 'veta', 400, "
+        f"true, {proposal_world.square_in('c1', 400)})"
+    )
+    try:
+        changed = _run(conn)
+        assert changed["timings"]["units_computed"] == len(ids)
+        assert changed["unit_figures"][str(ids["c1"])]["hotspot_ha"] == pytest.approx(400, abs=0.01)
+        assert ids["c1"] in changed["seeds"]
+    finally:
+        conn.execute("DELETE FROM layers_mininghotspot WHERE source_id = 'h-new'")
