@@ -151,7 +151,15 @@ def test_create_refusals_anonymous_duplicate_and_invalid(client, who):
     anonymous = client.post(
         BASE, json={"code": "tdm-a", "name": "A", "type": "vida_y_paz", "geometry": {}}
     )
-    assert anonymous.status_code in (400, 401)
+    assert anonymous.status_code == 401  # who you are comes before what you sent
+    for method, path, body in (
+        ("PATCH", "", {"name": "x"}),
+        ("PUT", "/boundary", {"geometry": w.polygon(0, 0, 5, 5), "crs": "EPSG:9377"}),
+        ("POST", "/transitions", {"to": "proposed"}),
+        ("POST", "/acts", {"kind": "delimitation", "number": "R 1", "date": "2025-01-01"}),
+    ):
+        refused = client.request(method, f"{BASE}/tdm-nada{path}", json=body)
+        assert refused.status_code == 401, (method, path, refused.text)
     anonymous = client.post(
         BASE,
         json={

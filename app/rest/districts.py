@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import Principal, current_principal
+from app.auth import Principal, current_principal, require_authenticated
 from delimitation import districts, lifecycle, versions
 from delimitation import overlay_queries as q
 from delimitation.documents import open_pdf, store_pdf
@@ -187,6 +187,7 @@ def router() -> APIRouter:
     def create_district(
         request: Request, principal: Caller, body: DistrictCreate, crs: Crs = None
     ) -> JSONResponse:
+        require_authenticated(principal)
         geometry = geometry_of(request, body.geometry, body.crs)
         with request.app.state.db.connection() as conn, conn.transaction():
             district, _ = districts.create(
@@ -234,6 +235,7 @@ def router() -> APIRouter:
         crs: Crs = None,
     ) -> JSONResponse:
         changes = body.model_dump(exclude_unset=True)
+        require_authenticated(principal)
         with request.app.state.db.connection() as conn, conn.transaction():
             lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
             district = districts.update_fields(conn, code, changes, principal, if_match)
@@ -253,7 +255,9 @@ def router() -> APIRouter:
         if_match: IfMatch = None,
         crs: Crs = None,
     ) -> JSONResponse:
+        require_authenticated(principal)
         geometry = geometry_of(request, body.geometry, body.crs)
+        require_authenticated(principal)
         with request.app.state.db.connection() as conn, conn.transaction():
             lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
             district, _, _ = districts.set_boundary(
@@ -323,6 +327,7 @@ def router() -> APIRouter:
         if_match: IfMatch = None,
         crs: Crs = None,
     ) -> JSONResponse:
+        require_authenticated(principal)
         with request.app.state.db.connection() as conn, conn.transaction():
             lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
             district = lifecycle.transition(conn, code, body.to, principal, if_match)
@@ -367,6 +372,7 @@ def router() -> APIRouter:
         )
 
     def _register_act(request, code, principal, body: ActPost, document, if_match, crs):
+        require_authenticated(principal)
         geometry = geometry_of(request, body.geometry, body.crs) if body.geometry else None
         stored = ""
         if document is not None:
@@ -382,6 +388,7 @@ def router() -> APIRouter:
             summary=body.summary,
             boundary_version=body.boundary_version,
         )
+        require_authenticated(principal)
         with request.app.state.db.connection() as conn, conn.transaction():
             lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
             district, _ = lifecycle.register_act(
