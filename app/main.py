@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.rest import tokens as rest_tokens
 
     app.include_router(rest_tokens.router())
+    from app.rest import imports as rest_imports
+
+    app.include_router(rest_imports.router())
     from app.rest import hydrology as rest_hydrology
 
     app.include_router(rest_hydrology.router())

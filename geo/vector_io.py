@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pyogrio
@@ -52,10 +52,43 @@ class VectorSource:
     open_options: dict[str, str] = field(default_factory=dict)
 
 
+# Limits for uploaded archives: GDAL reads members in place (/vsizip/), so nothing is extracted
+# to disk, but a zip bomb would still make it inflate gigabytes.
+MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+RATIO_CHECK_FROM_BYTES = 50 * 1024**2
+
+
+def check_archive(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse members that escape the archive (absolute, `..`) and zip bombs."""
+    total = 0
+    for info in archive.infolist():
+        member = PurePosixPath(info.filename.replace("\\", "/"))
+        if member.is_absolute() or ".." in member.parts or ":" in info.filename:
+            raise InvalidInput(
+                f"El zip '{name}' contiene una ruta insegura: '{info.filename}'.", where="path"
+            )
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_CHECK_FROM_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise InvalidInput(
+                f"El zip '{name}' parece una bomba de compresión: '{info.filename}' se expande "
+                f"{ratio:,.0f} veces ({info.file_size:,} bytes).",
+                where="path",
+            )
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise InvalidInput(
+            f"El zip '{name}' se expande a {total:,} bytes, más que el límite de "
+            f"{MAX_UNCOMPRESSED_BYTES:,}.",
+            where="path",
+        )
+
+
 def _zip_member(path: Path, source_layer: str | None) -> tuple[str, list[str]]:
     """Pick the dataset inside a zip: the named one, else the only one."""
     try:
         with zipfile.ZipFile(path) as archive:
+            check_archive(archive, path.name)
             names = [n for n in archive.namelist() if not n.endswith("/")]
     except zipfile.BadZipFile:
         raise InvalidInput(f"'{path.name}' no es un archivo zip válido.", where="path") from None
