@@ -1,6 +1,7 @@
 """The hydrology pipeline by pysheds 0.5; runs in the peer venv .bench/pysheds, never in .venv.
 
-Usage: .bench/pysheds/bin/python bench/_pysheds_pipeline.py DEM X Y THRESHOLD_KM2 MASK.npy
+Usage:
+    .bench/pysheds/bin/python bench/_pysheds_pipeline.py DEM X Y THRESHOLD_KM2 MASK.npy [WARM]
 Prints one JSON line: seconds, snapped outlet, catchment cells; saves the catchment mask.
 Also imported by bench/pysheds_reference.py for the reference areas.
 """
@@ -44,13 +45,21 @@ def catchment(grid, fdir, acc, x: float, y: float, snap_cells: int):
     return (float(sx), float(sy)), (int(srow), int(scol)), np.asarray(catch).astype(bool)
 
 
+def pipeline(path: str, x: float, y: float, threshold_km2: float):
+    """Conditioning, one catchment (snapped in a 5 x 5 window) and the river network."""
+    grid, fdir, acc = condition(path)
+    xy, rc, catch = catchment(grid, fdir, acc, x, y, 2)
+    cell_km2 = abs(grid.affine.a * grid.affine.e) / 1e6
+    streams = grid.extract_river_network(fdir, acc > threshold_km2 / cell_km2, dirmap=DIRMAP)
+    return xy, rc, catch, streams
+
+
 def main() -> None:
     path, x, y, threshold_km2, mask_out = sys.argv[1:6]
+    if len(sys.argv) > 6:
+        pipeline(sys.argv[6], float(x), float(y), float(threshold_km2))  # warm-up
     t0 = time.perf_counter()
-    grid, fdir, acc = condition(path)
-    xy, rc, catch = catchment(grid, fdir, acc, float(x), float(y), 2)
-    cell_km2 = abs(grid.affine.a * grid.affine.e) / 1e6
-    streams = grid.extract_river_network(fdir, acc > float(threshold_km2) / cell_km2, dirmap=DIRMAP)
+    xy, rc, catch, streams = pipeline(path, float(x), float(y), float(threshold_km2))
     seconds = time.perf_counter() - t0
     np.save(mask_out, catch)
     print(
