@@ -49,8 +49,8 @@ import pyogrio
 import rasterio
 import rasterio.features
 import shapely
-from affine import Affine
 from pyproj import Transformer
+from rasterio.transform import Affine
 from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 

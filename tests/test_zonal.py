@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from affine import Affine
 from pyproj import Transformer
+from rasterio.transform import Affine
 
 from geo.errors import InvalidInput
 from geo.zonal import class_coverage, value_stats

@@ -13,7 +13,7 @@ synthetic and say so in every feature and in the file metadata; never present th
      "explotacion_ilicita" (as EVOA reports alluvial mining next to the titles);
    - 35 % are scattered over the seven municipalities. The samples carry no river layer, so
      "along rivers" is not modelled beyond the setting (`ambito`) attribute.
-   Fields: id_sintetico, fuente='sintético (make_synthetic.py)', categoria, ambito,
+   Fields: id_foco, fuente='sintético (make_synthetic.py)', categoria, ambito,
    fecha_deteccion (ISO date), area_ha, confianza (0..1), sintetico=true, codigo_dane.
    Category/setting codes are the project's (layers.models HotspotCategory/HotspotSetting).
 2. uraba/aptitud_sintetica.tif: Cloud-Optimised GeoTIFF, EPSG:9377, 100 m, uint8, over the
@@ -38,8 +38,8 @@ import pyogrio
 import rasterio
 import rasterio.features
 import shapely
-from affine import Affine
 from pyproj import Transformer
+from rasterio.transform import Affine
 from scipy import ndimage
 
 HERE = Path(__file__).resolve().parent
@@ -159,7 +159,7 @@ def make_hotspots(rng: np.random.Generator) -> dict:
                 "type": "Feature",
                 "id": number,
                 "properties": {
-                    "id_sintetico": f"SINT-HS-{number:04d}",
+                    "id_foco": f"SINT-HS-{number:04d}",
                     "fuente": SOURCE,
                     "categoria": str(category),
                     "ambito": str(
