@@ -499,3 +499,36 @@ def test_admin_shows_history_read_only(client, who):
         browser.post(f"/admin/delimitation/district/{district.pk}/change/", {}).status_code == 403
     )
     assert browser.get("/admin/delimitation/district/add/").status_code == 403
+
+
+def test_ogc_api_part4_on_districts_shares_etag_and_rules(client, who):
+    create(client, who)
+    item = "/ogc/collections/districts/items/tdm-uno"
+    patched = client.patch(
+        item,
+        json={"properties": {"name": "Desde OGC API"}},
+        headers={**who["ana"], "If-Match": '"tdm-uno-1"', "Content-Type": "application/json"},
+    )
+    assert patched.status_code == 204, patched.text
+    assert patched.headers["etag"] == '"tdm-uno-2"'
+    stale = client.patch(
+        item,
+        json={"properties": {"name": "Pisado"}},
+        headers={**who["ana"], "If-Match": '"tdm-uno-1"', "Content-Type": "application/json"},
+    )
+    assert stale.status_code == 412
+    ring = [list(TO_4326.transform(*xy)) for xy in rect(0, 0, 20, 20).exterior.coords]
+    replaced = client.put(
+        item,
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": "Desde OGC API"},
+        },
+        headers={**who["ana"], "If-Match": '"tdm-uno-2"', "Content-Type": "application/geo+json"},
+    )
+    assert replaced.status_code == 204, replaced.text
+    doc = client.get(f"{BASE}/tdm-uno", headers=who["ana"]).json()
+    assert doc["name"] == "Desde OGC API"
+    assert doc["boundary"]["version"] == 2 and doc["boundary"]["source"] == "qgis/wfs"
+    assert doc["boundary"]["area_ha"] == pytest.approx(40_000, rel=1e-5)
