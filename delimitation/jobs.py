@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from procrastinate import App, Blueprint, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector
 
 from delimitation import engine
 
@@ -28,10 +28,7 @@ QUEUE = "proposals"
 TASK = "delimitation:run_proposal"
 logger = logging.getLogger(__name__)
 
-blueprint = Blueprint()
 
-
-@blueprint.task(name="run_proposal", queue=QUEUE, pass_context=True)
 def run_proposal(context: JobContext, run_id: int) -> None:
     """Execute a queued proposal run with the worker's database and raster folder."""
     extra = context.additional_context
@@ -43,7 +40,8 @@ def run_proposal(context: JobContext, run_id: int) -> None:
 def make_app(database_url: str) -> App:
     """A procrastinate App on this database with the proposal task registered."""
     app = App(connector=PsycopgConnector(conninfo=database_url))
-    app.add_tasks_from(blueprint, namespace="delimitation")
+    # Registered per App (a shared Blueprint is renamed by every App it is added to).
+    app.task(name=TASK, queue=QUEUE, pass_context=True)(run_proposal)
     return app
 
 

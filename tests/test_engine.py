@@ -233,3 +233,29 @@ def test_cached_figures_follow_data_changes(world):
         assert ids["c1"] in changed["seeds"]
     finally:
         conn.execute("DELETE FROM layers_mininghotspot WHERE source_id = 'h-new'")
+
+
+def test_study_area_by_geometry_and_by_department(world):
+    conn, ids = world
+    x0, y0 = proposal_world.X0, proposal_world.Y0
+    square = [[x0, y0], [x0 + 20_000, y0], [x0 + 20_000, y0 + 20_000], [x0, y0 + 20_000], [x0, y0]]
+    request = engine.parse_request(
+        {
+            "study_area": {
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+                "crs": "EPSG:9377",
+            },
+            "hydro_system": "derived",
+        }
+    )
+    run_id, estimate = engine.create_run(conn, request)
+    # a2 and c0 only touch the square's edge: 0 % inside, below min_unit_overlap.
+    assert engine.candidate_units(conn, run_id) == sorted(
+        [ids["a0"], ids["a1"], ids["c2"], ids["c1"]]
+    )
+    assert estimate >= 4
+    request = engine.parse_request(
+        {"study_area": {"departments": ["99"]}, "hydro_system": "derived"}
+    )
+    run_id, _ = engine.create_run(conn, request)
+    assert engine.candidate_units(conn, run_id) == sorted(ids.values())

@@ -149,3 +149,38 @@ def test_proposals_are_hidden_from_anonymous_readers(client, world, headers):
     listed = client.get("/api/v1/layers/proposals/features", headers=headers["ana"])
     assert listed.status_code == 200
     assert listed.json()["features"]
+
+
+def test_cli_propose_and_worker(world, capsys, database_url):
+    import json
+
+    from app.cli import main
+
+    assert (
+        main(["propose", "--municipalities", "99001,99002", "--system", "derived", "--json"]) == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "done"
+    assert {f["properties"]["alternative"] for f in doc["proposals"]["features"]} == {
+        "a1",
+        "b1",
+        "a2",
+        "c2",
+    }
+    # Queue a run, then `distritos worker --once` drains the queue and exits.
+    conn, _ = world
+    from delimitation import engine
+
+    request = engine.parse_request({**BODY, "execution": "background"})
+    run_id, _ = engine.create_run(conn, request, "cli")
+    jobs.enqueue(database_url, conn, run_id)
+    assert main(["worker", "--once"]) == 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = conn.execute(
+            "SELECT status FROM delimitation_proposalrun WHERE id = %s", [run_id]
+        ).fetchone()[0]
+        if status in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    assert status == "done"
