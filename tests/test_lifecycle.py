@@ -348,3 +348,53 @@ def test_act_with_pdf_document_upload_and_download(client, who, app, tmp_path):
         headers={**who["coord"], "If-Match": response.headers["etag"]},
     )
     assert bad.status_code == 400 and "number" in bad.json()["detail"]
+
+
+def test_concurrent_boundary_writes_second_waits_then_412(client, who, database_url):
+    """Two editors with the same ETag: the row lock serialises them; the loser saves nothing."""
+    import threading
+    from dataclasses import dataclass
+
+    from delimitation import districts
+    from geo.errors import PreconditionFailed
+
+    @dataclass(frozen=True)
+    class Editor:
+        username: str
+        roles: frozenset = frozenset({"analyst"})
+
+    district = District(client, who)
+    tag = district.etag.strip('"')
+    outcome: dict[str, object] = {}
+    first = psycopg.connect(database_url)
+    second = psycopg.connect(database_url)
+    try:
+        districts.set_boundary(
+            first, district.code, shape(w.polygon(0, 0, 10, 20)), Editor("a"), tag
+        )
+        # `first` holds the row lock (transaction open); `second` must wait for it.
+
+        def later():
+            try:
+                districts.set_boundary(
+                    second, district.code, shape(w.polygon(0, 0, 5, 20)), Editor("b"), tag
+                )
+                outcome["second"] = "saved"
+            except PreconditionFailed as exc:
+                outcome["second"] = exc.status
+                second.rollback()
+
+        thread = threading.Thread(target=later)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive(), "the second writer must block on the row lock"
+        first.commit()
+        thread.join(timeout=30)
+        assert outcome["second"] == 412
+    finally:
+        first.close()
+        second.close()
+    assert [(v["number"], v["author"], v["area_ha"]) for v in district.versions()] == [
+        (1, "tdm-ana", 40_000),
+        (2, "a", 20_000),
+    ]
