@@ -532,3 +532,46 @@ def test_ogc_api_part4_on_districts_shares_etag_and_rules(client, who):
     assert doc["name"] == "Desde OGC API"
     assert doc["boundary"]["version"] == 2 and doc["boundary"]["source"] == "qgis/wfs"
     assert doc["boundary"]["area_ha"] == pytest.approx(40_000, rel=1e-5)
+
+
+def test_boundary_from_a_zipped_shapefile_and_a_geopackage(client, who, tmp_path):
+    import zipfile
+
+    import geopandas
+
+    create(client, who)
+    # Two pieces sharing an edge, in the old MAGNA Bogotá origin (EPSG:3116): dissolved.
+    halves = geopandas.GeoDataFrame(
+        {"nombre": ["oeste", "este"]},
+        geometry=[rect(0, 0, 10, 20), rect(10, 0, 20, 20)],
+        crs=9377,
+    ).to_crs(3116)
+    halves.to_file(tmp_path / "limite.shp")
+    archive = tmp_path / "limite.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for part in tmp_path.glob("limite.*"):
+            if part.suffix != ".zip":
+                bundle.write(part, part.name)
+    response = client.put(
+        f"{BASE}/tdm-uno/boundary/file?crs=EPSG:9377",
+        files={"file": ("limite.zip", archive.read_bytes(), "application/zip")},
+        data={"comment": "shapefile de la CAR"},
+        headers={**who["ana"], "If-Match": '"tdm-uno-1"'},
+    )
+    assert response.status_code == 200, response.text
+    boundary = response.json()["boundary"]
+    assert (boundary["version"], boundary["source"]) == (2, "import")
+    assert boundary["area_ha"] == pytest.approx(40_000, rel=1e-6)
+    assert boundary["comment"] == "shapefile de la CAR"
+    dissolved = shape(boundary["geometry"])
+    assert dissolved.geom_type == "MultiPolygon" and len(dissolved.geoms) == 1
+    assert dissolved.symmetric_difference(rect(0, 0, 20, 20)).area < 1.0  # m², 3116 round trip
+    points = geopandas.GeoDataFrame(geometry=[rect(0, 0, 1, 1).centroid], crs=9377)
+    points.to_file(tmp_path / "puntos.gpkg")
+    refused = client.put(
+        f"{BASE}/tdm-uno/boundary/file",
+        files={"file": ("puntos.gpkg", (tmp_path / "puntos.gpkg").read_bytes())},
+        headers={**who["ana"], "If-Match": response.headers["etag"]},
+    )
+    assert refused.status_code == 400
+    assert "no tiene polígonos (geometrías: Point)" in refused.json()["detail"]

@@ -7,11 +7,13 @@ carries an ETag; every write needs If-Match (428 without, 412 when stale, nothin
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import Principal, current_principal, require_authenticated
 from delimitation import districts, lifecycle, versions
 from delimitation import overlay_queries as q
+from delimitation.boundary_files import read_boundary
 from delimitation.documents import open_pdf, store_pdf
 from delimitation.models import MINISTRY
 from delimitation.validation import ValidationRules, validate
@@ -270,6 +273,48 @@ def router() -> APIRouter:
                 comment=body.comment,
                 rules=rules,
                 hydro=HydroChoice(body.hydro_system, body.hydro_level),
+            )
+            doc = districts.document(conn, district, _out_srid(crs))
+        return _respond(doc, district)
+
+    @api.put(
+        "/districts/{code}/boundary/file",
+        operation_id="put_district_boundary_file",
+        summary="Nueva versión del límite desde un archivo SIG",
+        description="GeoPackage, Shapefile (.zip), GeoJSON, KML o FlatGeobuf: sus polígonos "
+        "se disuelven en un solo límite (origen 'import').",
+    )
+    def put_boundary_file(
+        code: str,
+        request: Request,
+        principal: Caller,
+        file: Annotated[UploadFile, File(description="archivo con el límite")],
+        comment: Annotated[str, Form()] = "",
+        source_layer: Annotated[str | None, Form()] = None,
+        hydro_system: Annotated[str | None, Form()] = None,
+        hydro_level: Annotated[int | None, Form()] = None,
+        if_match: IfMatch = None,
+        crs: Crs = None,
+    ) -> JSONResponse:
+        require_authenticated(principal)
+        name = Path(file.filename or "limite.gpkg").name
+        with tempfile.TemporaryDirectory(prefix="dm-boundary-") as folder:
+            target = Path(folder) / name
+            with target.open("wb") as out:
+                shutil.copyfileobj(file.file, out)
+            geometry = read_boundary(target, source_layer)
+        with request.app.state.db.connection() as conn, conn.transaction():
+            lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
+            district, _, _ = districts.set_boundary(
+                conn,
+                code,
+                geometry,
+                principal,
+                if_match,
+                source="import",
+                comment=comment or f"Importado de {name}",
+                rules=rules,
+                hydro=HydroChoice(hydro_system, hydro_level),
             )
             doc = districts.document(conn, district, _out_srid(crs))
         return _respond(doc, district)
