@@ -14,7 +14,7 @@ Shapes, so a reader knows what the benchmarks chew on:
   tenures stream through flat memory.
 - hotspots (`hotspots.gpkg`, layer `hotspots`): small elliptical polygons (0.1..30 ha), most
   inside or beside a tenure, the rest within a few km of one; category, setting,
-  detected_on, area_ha, confidence, synthetic=true.
+  detected_on (Date), area_ha, confidence, synthetic=true.
 - hydro units (`hydro_units.gpkg`, layer `hydro_units`): a Voronoi tessellation of random
   points inside Colombia (union of DANE departments) clipped to it, with HydroBASINS-style
   fields. NEXT_DOWN is a shortest-path tree over the adjacency graph (random edge weights)
@@ -477,6 +477,15 @@ def multipolygon_wkb(geoms: np.ndarray) -> np.ndarray:
     return shapely.to_wkb(out)
 
 
+def _field(values: np.ndarray) -> np.ndarray:
+    """Column as written: timestamps at midnight become days (a GeoPackage Date field)."""
+    if np.issubdtype(values.dtype, np.datetime64):
+        days = values.astype("datetime64[D]")
+        if (days == values).all():
+            return days
+    return values
+
+
 def _append(path: Path, layer: str, table: pd.DataFrame) -> None:
     """Append a chunk to a GeoPackage layer in EPSG:9377 (created by the first chunk)."""
     geometry = table["geometry"].to_numpy()
@@ -486,7 +495,7 @@ def _append(path: Path, layer: str, table: pd.DataFrame) -> None:
     pyogrio.raw.write(
         path,
         geometry,
-        [table[c].to_numpy() for c in fields],
+        [_field(table[c].to_numpy()) for c in fields],
         fields,
         layer=layer,
         driver="GPKG",
@@ -529,8 +538,8 @@ def hotspot_table(
     ring = np.stack([cx[:, None] + ex, cy[:, None] + ey], axis=-1)
     ring = np.concatenate([ring, ring[:, :1]], axis=1)
     polygons = shapely.polygons(ring)
-    day0 = dt.date(2014, 1, 1).toordinal()
-    days = rng.integers(0, dt.date(2024, 12, 31).toordinal() - day0, size=n)
+    first_day, last_day = np.datetime64("2014-01-01"), np.datetime64("2024-12-31")
+    days = rng.integers(0, (last_day - first_day).astype(int), size=n)
     category = _pick(rng, HOTSPOT_CATEGORIES, n)
     return pd.DataFrame(
         {
@@ -540,7 +549,7 @@ def hotspot_table(
             ),
             "category": category,
             "setting": _pick(rng, HOTSPOT_SETTINGS, n),
-            "detected_on": [dt.date.fromordinal(day0 + int(d)) for d in days],
+            "detected_on": first_day + days,  # datetime64[D]: a GeoPackage Date field
             "area_ha": np.round(shapely.area(polygons) / 10_000, 4),
             "confidence": np.round(rng.beta(5, 2, n), 3),
             "synthetic": True,

@@ -87,6 +87,8 @@ def test_hotspots_are_synthetic_and_near_the_tenures(out):
         "desconocida",
     }
     assert set(hotspots["setting"]) <= {"aluvial_tierra", "aluvial_agua", "veta"}
+    info = pyogrio.read_info(out / "hotspots.gpkg")
+    assert dict(zip(info["fields"], info["ogr_types"], strict=True))["detected_on"] == "OFTDate"
     tree = shapely.STRtree(tenures.geometry.to_numpy())
     _, distance = tree.query_nearest(hotspots.geometry.to_numpy(), return_distance=True)
     assert np.median(distance) < 2_000
