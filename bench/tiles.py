@@ -329,6 +329,8 @@ def mapserver(url: str):
     )
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
+        # Python's CGI handler drops to user `nobody` when run as root: it must read these.
+        root.chmod(0o755)
         layers = "".join(
             MAPLAYER.format(
                 name=name,
@@ -347,7 +349,10 @@ def mapserver(url: str):
         config = root / "mapserver.conf"
         config.write_text(f'CONFIG\n  ENV\n    "MS_MAPFILE" "{root / "tiles.map"}"\n  END\nEND\n')
         script.write_text(
-            f"#!/bin/sh\nexport MAPSERVER_CONFIG_FILE={config}\nexec /usr/lib/cgi-bin/mapserv\n"
+            # pyproj/rasterio export their own PROJ_DATA/GDAL_DATA into this process's
+            # environment; Debian's MapServer must use the system PROJ database.
+            "#!/bin/sh\nunset PROJ_DATA PROJ_LIB GDAL_DATA\n"
+            f"export MAPSERVER_CONFIG_FILE={config}\nexec /usr/lib/cgi-bin/mapserv\n"
         )
         script.chmod(0o755)
         port = _free_port()
@@ -408,7 +413,9 @@ def load_http(urls: list[str], concurrency: int) -> dict:
                 conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
                 response = conn.getresponse()
                 body = response.read()
-                ok = response.status in (200, 204)
+                # A 200 with an HTML page is MapServer's way of reporting an error.
+                kind = response.getheader("content-type", "")
+                ok = response.status == 204 or (response.status == 200 and "html" not in kind)
                 if response.getheader("connection", "").lower() == "close":
                     conn.close()
                     conn = None

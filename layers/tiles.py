@@ -16,8 +16,9 @@ How a tile is made, per layer:
 - then to EPSG:3857 and `ST_AsMVTGeom` (clip, tile coordinates, validity).
 
 Size cap: a tile must stay under MAX_TILE_BYTES (500 KB uncompressed MVT). When it does
-not, it is rebuilt with a 4x and 16x coarser grid, and as a last resort every layer of
-the tile is aggregated into one point per grid cell and class, with a `count` attribute.
+not (thousands of features with unique names and codes), it is rebuilt on a 4x coarser grid
+publishing only each feature's id, label and class attribute; as a last resort every layer
+of the tile is aggregated into one point per grid cell and class, with a `count` attribute.
 No feature is ever dropped because of a count (tipg stops at 10,000 per tile).
 
 Only published attributes (the registry's properties) are encoded; anonymous tiles apply
@@ -27,7 +28,7 @@ the registry's `public_filter`, so drafts never reach them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from psycopg import Connection, sql
 
@@ -41,7 +42,7 @@ MAX_ZOOM = 24
 # Width of the Web Mercator world in metres (2 * pi * 6378137).
 WORLD_WIDTH = 40_075_016.685578488
 # Coarsening steps (multiples of one tile unit) tried until the tile fits MAX_TILE_BYTES.
-GRID_STEPS = (1, 4, 16)
+GRID_STEPS = (1, 4)
 # Snapping grid: 4 tile units = half a screen pixel on 512 px tiles (invisible, and vertices
 # closer than that are noise at this zoom); features under SMALL_UNITS become points.
 GRID_UNITS = 4
@@ -110,7 +111,7 @@ def _property_columns(layer: Layer) -> sql.Composable:
 def _aggregate_columns(layer: Layer, class_property: str | None) -> sql.Composable:
     """The feature columns of an aggregate row: NULL but the class, which the cell keeps."""
     columns = [
-        (sql.SQL("s.klass") if p.name == class_property else sql.SQL("NULL::" + _TYPES[p.type]))
+        (sql.SQL("g.klass") if p.name == class_property else sql.SQL("NULL::" + _TYPES[p.type]))
         + sql.SQL(" AS {}").format(sql.Identifier(p.name))
         for p in layer.properties
     ]
@@ -180,24 +181,50 @@ def layer_mvt_sql(
             if class_property
             else sql.SQL("NULL::text")
         )
-        rows = sql.SQL(
-            "SELECT {props}, NULL::integer AS count, {big} AS geom "
-            "FROM {table} AS t, b WHERE {where} AND NOT {small} "
+        # One scan into a materialised set with each bounding box deserialised once; cells
+        # are arithmetic on those boxes (a small sort of numbers, no geometry carried).
+        names = [p.name for p in layer.properties]
+        if layer.id_type == "integer":
+            names.insert(0, "__fid")
+        columns = sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(n)) for n in names)
+        small = sql.SQL(
+            "(ST_XMax(f.bb) - ST_XMin(f.bb) < %(small)s AND ST_YMax(f.bb) - ST_YMin(f.bb) < "
+            "%(small)s)"
+        )
+        clipped = sql.SQL(
+            "ST_RemoveRepeatedPoints(ST_SnapToGrid(CASE WHEN f.geom @ b.env THEN f.geom "
+            "ELSE ST_ClipByBox2D(f.geom, b.env::box2d) END, %(grid)s))"
+        )
+        return sql.SQL(
+            "WITH f AS MATERIALIZED (SELECT {props}, t.{g} AS geom, t.{g}::box2d AS bb, "
+            "{klass} AS klass FROM {table} AS t, b WHERE {where}) "
+            "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ("
+            "SELECT {columns}, NULL::integer AS count, {big} AS geom FROM f, b WHERE NOT {small} "
             "UNION ALL "
-            "SELECT {agg}, count(*)::integer, {point} FROM ("
-            "SELECT ST_Centroid(ST_Envelope(t.{g})) AS c, {klass} AS klass "
-            "FROM {table} AS t, b WHERE {where} AND {small}) s, b "
-            "GROUP BY ST_SnapToGrid(s.c, %(cell)s), s.klass, b.env3857"
+            "SELECT {agg}, g.n, {point} FROM ("
+            "SELECT s.klass, count(*)::integer AS n, avg(s.cx) AS x, avg(s.cy) AS y FROM ("
+            "SELECT (ST_XMin(f.bb) + ST_XMax(f.bb)) / 2 AS cx, "
+            "(ST_YMin(f.bb) + ST_YMax(f.bb)) / 2 AS cy, f.klass FROM f WHERE {small} OFFSET 0) s "
+            "GROUP BY floor(s.cx / %(cell)s), floor(s.cy / %(cell)s), s.klass) g, b"
+            ") q WHERE q.geom IS NOT NULL), ''::bytea)"
         ).format(
             props=_property_columns(layer),
-            big=_mvt_geom(_clipped_snapped(layer)),
-            table=table,
-            where=where,
-            small=_small(layer),
-            agg=_aggregate_columns(layer, class_property),
-            point=_mvt_geom(sql.SQL("ST_Centroid(ST_Collect(s.c))")),
             g=sql.Identifier(layer.geometry_column),
             klass=klass,
+            table=table,
+            where=where,
+            name=sql.Literal(layer.name),
+            extent=sql.Literal(TILE_EXTENT),
+            fid=id_name,
+            columns=columns,
+            big=_mvt_geom(clipped),
+            small=small,
+            agg=_aggregate_columns(layer, class_property),
+            point=_mvt_geom(
+                sql.SQL("ST_SetSRID(ST_MakePoint(g.x, g.y), {srid})").format(
+                    srid=sql.Literal(layer.srid)
+                )
+            ),
         )
     else:
         rows = sql.SQL("SELECT {props}, {geom} AS geom FROM {table} AS t, b WHERE {where}").format(
@@ -255,14 +282,26 @@ def render_tile(
     visible = [layer for layer in layers if in_zoom_range(layer, tile.z)]
     if not visible:
         return b""
-    statement = tile_statement(visible, tile, public_only, class_properties=class_properties)
-    data = b""
-    for step in GRID_STEPS:
-        data = run_tile(conn, statement, tile, step)
-        if len(data) <= max_bytes:
-            return data
-    statement = tile_statement(visible, tile, public_only, True, class_properties)
+    classes = class_properties or {}
+    statement = tile_statement(visible, tile, public_only, class_properties=classes)
+    data = run_tile(conn, statement, tile, 1)
+    if len(data) <= max_bytes:
+        return data
+    # Too big: mostly the attribute values of thousands of features. Keep every feature's
+    # shape on a 4x coarser grid, with only its id, label and class.
+    slim = [_slim(layer, classes.get(layer.name)) for layer in visible]
+    statement = tile_statement(slim, tile, public_only, class_properties=classes)
+    data = run_tile(conn, statement, tile, GRID_STEPS[-1])
+    if len(data) <= max_bytes:
+        return data
+    statement = tile_statement(slim, tile, public_only, True, classes)
     return run_tile(conn, statement, tile, GRID_STEPS[-1] * 4)
+
+
+def _slim(layer: Layer, class_property: str | None) -> Layer:
+    """The layer publishing only its identifying, label and class attributes."""
+    keep = {layer.id_column, layer.label, class_property}
+    return replace(layer, properties=tuple(p for p in layer.properties if p.name in keep))
 
 
 def tile_statement(
