@@ -21,6 +21,12 @@ def db(database_url):
         yield conn
 
 
+@pytest.fixture(autouse=True)
+def cli_database(database_url, monkeypatch):
+    """The CLI reads DATABASE_URL; another test's app may have pointed it elsewhere."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
 def meta_point(row: int, col: int) -> tuple[float, float]:
     from hydrology.catchment_service import conditioned
 
