@@ -15,6 +15,7 @@ import numba as nb
 import numpy as np
 import rasterio.features
 import shapely
+from affine import Affine
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from geo.raster_io import cell_areas_km2
@@ -22,6 +23,7 @@ from hydrology.streams import StreamNetwork
 from hydrology.terrain import CODE_INDEX, DC, DR, FlowDirection
 
 MAX_CODE_LENGTH = 60
+POLYGONIZE_CELLS = 16_000_000
 
 
 @nb.njit(cache=True)
@@ -207,8 +209,14 @@ def derive_subcatchments(
     areas_km2 = _label_areas(labels, row_area, n)[1:]
     codes = pfafstetter_codes(network.next_down, areas_km2)
     pieces: list[list[Polygon]] = [[] for _ in range(n)]
-    for geom, value in rasterio.features.shapes(labels, mask=labels > 0, transform=fdir.transform):
-        pieces[int(value) - 1].append(shape(geom))
+    # Bands of rows keep GDAL's copy small; pieces of a unit cut by a band edge share exact
+    # grid-line vertices, so the union below makes them whole again.
+    band = max(1, POLYGONIZE_CELLS // max(1, w))
+    for top in range(0, h, band):
+        chunk = labels[top : top + band]
+        transform = fdir.transform * Affine.translation(0, top)
+        for geom, value in rasterio.features.shapes(chunk, mask=chunk > 0, transform=transform):
+            pieces[int(value) - 1].append(shape(geom))
     t = fdir.transform
     units = []
     for i in range(n):

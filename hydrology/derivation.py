@@ -1,9 +1,11 @@
 """The DEM pipeline end to end, for the CLI and the API: derive sub-catchments, trace one.
 
-Peak memory of `derive` on a 20,000 x 20,000 float32 DEM: reading 1.6 GB (+0.4 GB validity),
-filling in place with a 0.4 GB closed flag, directions 0.4 GB (+0.8 GB flat gradient while
-resolving flats); the elevation is dropped before accumulation (1.6 GB int32 + 0.4 GB
-in-degree), streams and labels (1.6 GB int32 + 3 x 0.4 GB uint8) — about 3.6 GB at most.
+Peak memory of `derive` on a 20,000 x 20,000 float32 DEM (400 M cells): reading holds the
+elevation (1.6 GB) and validity (0.4 GB); filling adds a 0.4 GB closed flag and the heap;
+directions add 0.4 GB uint8 and, while resolving flats, a 0.8 GB uint16 gradient (3.6 GB
+with the elevation). The elevation is then dropped; accumulation is int32 (1.6 GB) with a
+0.4 GB in-degree; the stream mask is taken and the accumulation dropped before the int32
+link labels (1.6 GB) are made; polygons are built in bands of rows. So about 3.6 GB at most.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pyproj import CRS
 
 from hydrology.catchments import SubCatchment, derive_subcatchments
 from hydrology.flow import Catchment, FlowAccumulation, catchment, flow_accumulation
-from hydrology.streams import MAX_UNITS, StreamNetwork, extract_streams
+from hydrology.streams import MAX_UNITS, StreamNetwork, stream_mask, streams_from_mask
 from hydrology.terrain import FlowDirection, fill_depressions, flow_direction, load_dem
 
 Progress = Callable[[str, float], None]
@@ -88,9 +90,11 @@ def derive(
     report = progress or _noop
     cond = condition(path, force=force, progress=progress)
     report("red de drenaje", 0.7)
-    network = extract_streams(cond.fdir, cond.acc, threshold_km2, max_units=max_units)
+    mask = stream_mask(cond.acc, threshold_km2)
     exits = (cond.acc.exit_edge_cells, cond.acc.exit_nodata_cells)
-    del cond.acc
+    del cond.acc  # 4 bytes/cell freed before the int32 link labels are allocated
+    network = streams_from_mask(cond.fdir, mask, threshold_km2, max_units)
+    del mask
     report("subcuencas", 0.85)
     units, unassigned = derive_subcatchments(cond.fdir, network)
     report("listo", 1.0)

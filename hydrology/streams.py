@@ -237,6 +237,45 @@ class StreamNetwork:
         ]
 
 
+@nb.njit(cache=True)
+def _link_strahler(down: np.ndarray) -> np.ndarray:
+    """Strahler order of links from their topology (1-based next_down, 0 = outlet)."""
+    n = down.size
+    indeg = np.zeros(n, np.int64)
+    for i in range(n):
+        if down[i] > 0:
+            indeg[down[i] - 1] += 1
+    incoming = np.zeros(n, np.int64)  # highest order arriving
+    count = np.zeros(n, np.int64)  # how many arrivals carry it
+    order = np.zeros(n, np.int64)
+    queue = np.empty(n, np.int64)
+    qn = 0
+    for i in range(n):
+        if indeg[i] == 0:
+            queue[qn] = i
+            qn += 1
+    head = 0
+    while head < qn:
+        i = queue[head]
+        head += 1
+        if incoming[i] == 0:
+            order[i] = 1
+        else:
+            order[i] = incoming[i] + (1 if count[i] >= 2 else 0)
+        d = down[i] - 1
+        if d >= 0:
+            if order[i] > incoming[d]:
+                incoming[d] = order[i]
+                count[d] = 1
+            elif order[i] == incoming[d]:
+                count[d] += 1
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                queue[qn] = d
+                qn += 1
+    return order
+
+
 def extract_streams(
     fdir: FlowDirection,
     acc: FlowAccumulation,
@@ -249,12 +288,18 @@ def extract_streams(
     Refuses (TooManyUnits, with the estimated count) a threshold that makes more than
     max_units links. Single-cell links at the grid edge get no line (None).
     """
-    streams = stream_mask(acc, threshold_km2)
+    return streams_from_mask(fdir, stream_mask(acc, threshold_km2), threshold_km2, max_units)
+
+
+def streams_from_mask(
+    fdir: FlowDirection, streams: np.ndarray, threshold_km2: float, max_units: int = MAX_UNITS
+) -> StreamNetwork:
+    """`extract_streams` on a ready stream mask, so callers can free the accumulation first."""
     check_unit_count(fdir, streams, threshold_km2, max_units)
-    order = strahler_order(fdir, streams)
     labels = np.zeros(fdir.shape, dtype=np.int32)
     start, ptr, verts, down = _links_kernel(fdir.codes, streams, labels)
     del streams
+    orders = _link_strahler(down)
     h, w = fdir.shape
     rows, cols = np.divmod(verts, w)
     t = fdir.transform
@@ -272,14 +317,13 @@ def extract_streams(
     lines: list[LineString | None] = [None] * len(counts)
     for li, geom in zip(np.flatnonzero(ok), built, strict=True):
         lines[li] = geom
-    srow, scol = np.divmod(start, w)
     last_idx = verts[ptr[1:] - 1]
     # The last vertex of a link ending in a junction is that junction; its outlet is one before.
     last_own = np.where(down > 0, verts[np.maximum(ptr[1:] - 2, ptr[:-1])], last_idx)
     return StreamNetwork(
         link_ids=np.arange(1, len(counts) + 1),
         lines=lines,
-        orders=order[srow, scol].astype(np.int64),
+        orders=orders,
         next_down=down,
         outlet_cells=last_own,
         labels=labels,
