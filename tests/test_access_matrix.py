@@ -10,6 +10,8 @@ import itertools
 
 import pytest
 
+from tests.cleanup import purge_districts_like
+
 ROLES = ["anonymous", "viewer", "analyst", "mesa_secretary", "focal_point", "coordinator", "admin"]
 SQUARE = {
     "type": "Polygon",
@@ -91,7 +93,8 @@ def role_headers(database_url):
         else:
             user.groups.add(Group.objects.get_or_create(name=role)[0])
         headers[role] = {"Authorization": f"Bearer {ApiToken.issue(user)[1]}"}
-    return headers
+    yield headers
+    purge_districts_like(database_url, "matriz-%")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from pyproj import Transformer
 
+from tests.cleanup import purge_districts_like
+
 DM = "https://distritosmineros.minenergia.gov.co/dm"
 TO_LONLAT = Transformer.from_crs(9377, 4326, always_xy=True)
 X, Y = 4_720_000, 2_300_000
@@ -34,7 +36,8 @@ def analysts(database_url):
         user, _ = User.objects.get_or_create(username=name)
         user.groups.add(Group.objects.get_or_create(name="analyst")[0])
         headers.append({"Authorization": f"Bearer {ApiToken.issue(user)[1]}"})
-    return headers
+    yield headers
+    purge_districts_like(database_url, "concurrente%")
 
 
 def _versions(url: str, code: str) -> int:

@@ -7,6 +7,8 @@ import datetime as dt
 
 import pytest
 
+from tests.cleanup import purge_districts_like
+
 X0, Y0 = 4_700_000, 2_250_000  # district: a 20 km square in EPSG:9377
 KM = 1000
 
@@ -99,7 +101,7 @@ def world(database_url):
             FocalPoint.objects.update_or_create(user=account, defaults={"organisation": orgs[org]})
         return {"Authorization": f"Bearer {ApiToken.issue(account)[1]}"}
 
-    return {
+    yield {
         "district": district,
         "orgs": {k: v.pk for k, v in orgs.items()},
         "inside_unit": inside.pk,
@@ -109,6 +111,12 @@ def world(database_url):
         "focal_mme": user("t-enlace-mme", "focal_point", "minenergia"),
         "focal_car": user("t-enlace-car", "focal_point", "car"),
     }
+    purge_districts_like(database_url, "dm-prueba")
+    Municipality.objects.filter(code__in=["97001", "97002", "97003"]).delete()
+    HydroUnit.objects.filter(system="pomca", code__in=["T-1", "T-2"]).delete()
+    EthnicTerritory.objects.filter(source_id="T-E1").delete()
+    FocalPoint.objects.filter(organisation__in=orgs.values()).delete()
+    Organisation.objects.filter(pk__in=[o.pk for o in orgs.values()]).delete()
 
 
 def test_whole_plan_story(client, world):
