@@ -69,8 +69,8 @@ db: system-deps venv
 
 samples: db
 	$(PY) -m app.cli load-samples
-	# Fine units for the demo: sub-catchments (>= 25 km²) and streams derived from the Meta DEM.
-	$(PY) -m app.cli hydrology derive --dem dem-meta-250m --threshold-km2 25
+	@# Fine units for the demo: sub-catchments (>= 25 km²) and streams derived from the Meta DEM.
+	$(PY) -m app.cli hydrology derive --dem dem-meta-250m --threshold-km2 25 --if-missing
 
 run: samples static
 	@echo ""

@@ -27,6 +27,11 @@ def add_hydrology_commands(subparsers) -> None:
     derive.add_argument(
         "--force", action="store_true", help="acepta valores que no parecen elevaciones"
     )
+    derive.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="no hace nada si ya hay unidades derivadas de este DEM (make run)",
+    )
     derive.set_defaults(func=run_derive)
 
     catchment = commands.add_parser("catchment", help="cuenca aportante de un punto (GeoJSON)")
@@ -82,6 +87,13 @@ def run_derive(args: argparse.Namespace) -> int:
 
     with _connect() as conn:
         name, path = _dem_path(conn, args.dem)
+        existing = conn.execute(
+            "SELECT count(*) FROM hydrology_hydrounit WHERE system = 'derived' AND code LIKE %s",
+            [name + "-%"],
+        ).fetchone()[0]
+        if args.if_missing and existing:
+            print(f"Ya hay {existing} subcuencas derivadas de '{name}': no se recalculan.")
+            return 0
         bar = tqdm(
             total=4, desc="Derivando", unit="paso", file=sys.stderr, disable=not sys.stderr.isatty()
         )

@@ -44,6 +44,9 @@ def test_cli_derive_stores_units_and_catalogues_the_dem(db, capsys):
         ).fetchone()[0]
         assert units > 100
         assert out.startswith(f"{units} subcuencas (sistema 'derived'")
+        args = ["hydrology", "derive", "--dem", str(META_DEM), "--threshold-km2", "50"]
+        assert main([*args, "--if-missing"]) == 0
+        assert capsys.readouterr().out.startswith(f"Ya hay {units} subcuencas derivadas")
         theme = db.execute(
             "SELECT theme FROM layers_rasterlayer WHERE name = 'dem_meta_250m'"
         ).fetchone()
