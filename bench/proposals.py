@@ -185,7 +185,7 @@ def peer() -> dict:
     out = subprocess.run(
         [
             str(peer_python()),
-            str(ROOT / "bench" / "proposals_peer.py"),
+            str(ROOT / "bench" / "_proposals_peer.py"),
             "--data",
             str(DATA),
             "--mgn",

@@ -468,11 +468,12 @@ def unit_aptitude(
 
 
 def _class_labels(table: Any) -> dict[int, str]:
-    """Class value -> label from a catalogued class table ([{"value", "label"|"name"}...])."""
+    """Class value -> key from a class table ([{"value", "code"|"label"|"name"}...])."""
     labels: dict[int, str] = {}
     for item in table or []:
         if isinstance(item, dict) and "value" in item:
-            label = item.get("label") or item.get("name") or item.get("class")
+            # The stable class code when the table has one; its label otherwise.
+            label = item.get("code") or item.get("label") or item.get("name")
             if label:
                 labels[int(item["value"])] = str(label)
     return labels
