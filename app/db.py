@@ -18,6 +18,9 @@ class DatabaseUnavailable(DomainError):
     title = "Base de datos no disponible"
 
 
+UNAVAILABLE = "La base de datos no responde; intente de nuevo en unos segundos."
+
+
 class Database:
     """A pool that checks connections before use, so it recovers after a database restart."""
 
@@ -46,11 +49,21 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection, or 503 when the database cannot be reached."""
+        """A pooled connection, or 503 when the database cannot be reached.
+
+        Only an unreachable server or a connection broken under us becomes 503; any other
+        database error raised by the caller's queries propagates as it is.
+        """
         try:
-            with self.pool.connection() as conn:
-                yield conn
+            conn = self.pool.getconn()
         except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise DatabaseUnavailable(
-                "La base de datos no responde; intente de nuevo en unos segundos."
-            ) from exc
+            raise DatabaseUnavailable(UNAVAILABLE) from exc
+        try:
+            yield conn
+        except psycopg.OperationalError as exc:
+            if conn.broken or conn.closed:
+                raise DatabaseUnavailable(UNAVAILABLE) from exc
+            raise
+        finally:
+            # The pool rolls back an open transaction and discards a broken connection.
+            self.pool.putconn(conn)
