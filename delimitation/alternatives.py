@@ -182,8 +182,8 @@ def drainage_alternatives(
             growth.unavailable.append(
                 {
                     "alternative": f"b{number}",
-                    "reason": "El agua de la alternativa (a) sale del área de estudio sin "
-                    "pasar por otras unidades: (b) coincidiría con (a).",
+                    "reason": "El agua de la alternativa (a) sale del área de estudio (o al "
+                    "mar) sin pasar por otras unidades: (b) coincidiría con (a).",
                 }
             )
         outlet = max(members, key=lambda s: (acc.get(s, 0.0), -s))
