@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,7 +27,13 @@ class Database:
 
     def __init__(self, settings: DatabaseSettings) -> None:
         self.settings = settings
-        self.pool = ConnectionPool(
+        self._lock = threading.Lock()
+        self._opened = False
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ConnectionPool:
+        settings = self.settings
+        return ConnectionPool(
             settings.url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
@@ -42,7 +49,14 @@ class Database:
         )
 
     def open(self) -> None:
-        self.pool.open(wait=False)
+        """Open the pool; a closed pool is replaced (an app may be started more than once,
+        e.g. by several test clients, and psycopg pools cannot be reopened)."""
+        with self._lock:
+            if self.pool.closed and self._opened:
+                self.pool = self._new_pool()
+            if self.pool.closed:
+                self.pool.open(wait=False)
+                self._opened = True
 
     def close(self) -> None:
         self.pool.close()
@@ -54,6 +68,8 @@ class Database:
         Only an unreachable server or a connection broken under us becomes 503; any other
         database error raised by the caller's queries propagates as it is.
         """
+        if self.pool.closed:
+            self.open()
         try:
             conn = self.pool.getconn()
         except (PoolTimeout, psycopg.OperationalError) as exc:

@@ -142,3 +142,12 @@ def test_service_fails_fast_while_database_is_down_and_recovers(own_cluster):
         recovered = client.get("/api/v1/layers/departments")
         assert recovered.status_code == 200
         assert recovered.json()["feature_count"] == 0
+
+
+def test_app_serves_after_its_lifespan_ran_again(app, client):
+    """Another client starting and stopping the same app (as schemathesis does) must not
+    leave the shared pool closed."""
+    with TestClient(app) as second:
+        assert second.get("/api/v1/layers/departments").status_code == 200
+    assert app.state.db.pool is not None
+    assert client.get("/api/v1/layers/departments").status_code == 200
