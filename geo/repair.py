@@ -8,8 +8,11 @@ Only the rare bad geometries go through per-geometry Python.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -44,6 +47,20 @@ _REASON = re.compile(r"^(?P<what>[^\[]+)(?:\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)
 Locate = Callable[[float, float], tuple[float, float]]
 
 
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="geos")
+
+
+def spread(function: Callable[..., np.ndarray], values: np.ndarray, **kwargs) -> np.ndarray:
+    """Apply a vectorised shapely function over chunks on every core (GEOS releases the GIL)."""
+    workers = os.cpu_count() or 1
+    if workers < 2 or len(values) < 4096:
+        return function(values, **kwargs)
+    chunks = np.array_split(values, workers)
+    return np.concatenate(list(_pool().map(lambda chunk: function(chunk, **kwargs), chunks)))
+
+
 def validity_reason_es(reason: str, locate: Locate | None = None) -> str:
     """GEOS's invalidity reason (`Self-intersection[x y]`) in Spanish, with the location
     (passed through `locate`, e.g. back to the file's CRS)."""
@@ -62,7 +79,7 @@ def validity_reason_es(reason: str, locate: Locate | None = None) -> str:
 
 def parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
     """WKB to geometries; unparsable ones become None with the reason (e.g. an unclosed ring)."""
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    geoms = spread(shapely.from_wkb, wkb, on_invalid="ignore")
     reasons: dict[int, str] = {}
     broken = np.flatnonzero(shapely.is_missing(geoms) & np.not_equal(wkb, None))
     for index in broken:
@@ -141,7 +158,7 @@ def polygonal(
             geoms[index] = part
             repaired[int(index)] = "colección de geometrías: se conservó la parte poligonal"
     polygon_rows = np.flatnonzero(live & np.isin(types, (POLYGON, MULTIPOLYGON)))
-    invalid = polygon_rows[~shapely.is_valid(geoms[polygon_rows])]
+    invalid = polygon_rows[~spread(shapely.is_valid, geoms[polygon_rows])]
     if len(invalid):
         reasons = shapely.is_valid_reason(geoms[invalid])
         fixed = shapely.make_valid(geoms[invalid])

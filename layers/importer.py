@@ -14,6 +14,8 @@ transaction. Memory stays flat: only one batch lives in Python at a time.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -30,13 +32,14 @@ from pyproj import CRS
 
 from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
 from geo.errors import DomainError, InvalidInput, Unprocessable
-from geo.repair import POINT, has_zm, parse_wkb, polygonal
+from geo.repair import POINT, POLYGON, has_zm, parse_wkb, polygonal
 from geo.vector_io import VectorSource, lonlat_fit, open_source
 from layers import pgcopy, values
 from layers.values import Converter, Issues
 
 MAX_MESSAGES = 200  # repairs/rejections listed in a summary; the counts are always exact
 STAGE = "import_stage"
+BULK_ROWS = 10_000  # from this many staged rows, a bulk load may rebuild GiST indexes
 Progress = Callable[[int], None]
 
 
@@ -64,6 +67,13 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for `--json`."""
         return asdict(self)
+
+    def reset(self) -> None:
+        """Forget counts and messages (a second pass over the same file follows)."""
+        self.read = self.inserted = self.updated = self.repaired = self.rejected = 0
+        self.repairs.clear()
+        self.rejections.clear()
+        self.warnings.clear()
 
     def warn(self, message: str) -> None:
         """Record a warning once."""
@@ -269,32 +279,41 @@ class Importer:
         user: str = "",
         file_path: Path | None = None,
         progress: Progress | None = None,
+        expected: int | None = None,
     ) -> ImportSummary:
-        """Load the source inside one transaction; on any error nothing of it stays."""
+        """Load the source inside one transaction; on any error nothing of it stays.
+
+        A large file into an empty table is COPYed straight into it (then indexed); any
+        other import goes through the staging table and one upsert by natural key.
+        """
         from django.db import connection, transaction
 
         started = time.perf_counter()
-        checksum = file_checksum(file_path) if file_path else ""
+        checksum = _Checksum(file_path)
+        options = {"crs": crs, "swap_xy": swap_xy, "progress": progress}
         try:
             with transaction.atomic():
                 connection.ensure_connection()
-                raw = connection.connection
-                with raw.cursor() as cursor:
-                    batch_id = None
-                    if not dry_run:
-                        batch_id = self._create_batch(source, summary, checksum, user)
-                    self._stage(cursor, source, summary, crs, swap_xy, progress)
-                    self._check(cursor, summary, skip_rejected)
+                with connection.connection.cursor() as cursor:
+                    batch_id = None if dry_run else self._create_batch(source, summary, user)
+                    direct = False
+                    if not dry_run and self._direct_possible(cursor, expected):
+                        direct = self._try_direct(cursor, source, summary, batch_id, options)
+                    if direct:
+                        self._check(cursor, summary, skip_rejected, duplicates=False)
+                    else:
+                        self._stage(cursor, source, summary, **options)
+                        self._check(cursor, summary, skip_rejected)
                     if dry_run:
                         self._count_dry(cursor, summary)
+                        transaction.set_rollback(True)
                     else:
-                        self._upsert(cursor, batch_id, summary)
-                        self.after_upsert(cursor, batch_id, summary)
+                        if not direct:
+                            self._upsert(cursor, batch_id, summary)
+                            self.after_upsert(cursor, batch_id, summary)
                         summary.batch_id = batch_id
                         summary.seconds = round(time.perf_counter() - started, 3)
-                        self._finish_batch(batch_id, summary)
-                    if dry_run:
-                        transaction.set_rollback(True)
+                        self._finish_batch(batch_id, summary, checksum.value())
         except DomainError:
             raise
         except Exception as error:
@@ -308,22 +327,59 @@ class Importer:
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
+    def _direct_possible(self, cursor: Any, expected: int | None) -> bool:
+        """A bulk file, an importer that needs no staging afterwards, and an empty table."""
+        if self.extra or expected is None or expected < BULK_ROWS:
+            return False
+        if type(self).after_upsert is not Importer.after_upsert:
+            return False
+        # Keep writers out until commit, so the table stays as empty as we saw it.
+        cursor.execute(f"LOCK TABLE {self.table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {self.table})")
+        return bool(cursor.fetchone()[0])
+
+    def _try_direct(
+        self,
+        cursor: Any,
+        source: VectorSource,
+        summary: ImportSummary,
+        batch_id: int | None,
+        options: dict[str, Any],
+    ) -> bool:
+        """COPY straight into the empty table; on a duplicate key fall back to staging."""
+        import psycopg
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                rebuild = self._drop_secondary_indexes(cursor)
+                self._load(cursor, source, summary, batch_id=batch_id, **options)
+                summary.inserted = summary.read - summary.rejected
+                if rebuild:
+                    # Deferred foreign-key checks must run before an index can be built.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for definition in rebuild:
+                    cursor.execute(definition)
+            return True
+        except psycopg.errors.UniqueViolation:
+            # Duplicate keys inside the file: the staging path finds and names them.
+            summary.reset()
+            return False
+
     # -- steps ---------------------------------------------------------------------------------
-    def _create_batch(
-        self, source: VectorSource, summary: ImportSummary, checksum: str, user: str
-    ) -> int:
+    def _create_batch(self, source: VectorSource, summary: ImportSummary, user: str) -> int:
         from layers.models import ImportBatch
 
         batch = ImportBatch.objects.create(
             layer=self.layer,
             file_name=summary.file,
             source_layer=source.layer or "",
-            checksum=checksum,
+            checksum="",
             user=user,
         )
         return batch.pk
 
-    def _finish_batch(self, batch_id: int | None, summary: ImportSummary) -> None:
+    def _finish_batch(self, batch_id: int | None, summary: ImportSummary, checksum: str) -> None:
         from django.utils import timezone
 
         from layers.models import ImportBatch
@@ -333,7 +389,9 @@ class Importer:
             for k in ("read", "inserted", "updated", "repaired", "rejected", "seconds")
         }
         counts["schema"] = summary.schema
-        ImportBatch.objects.filter(pk=batch_id).update(finished_at=timezone.now(), counts=counts)
+        ImportBatch.objects.filter(pk=batch_id).update(
+            finished_at=timezone.now(), counts=counts, checksum=checksum
+        )
 
     def _model_field(self, name: str) -> Any:
         from django.apps import apps
@@ -354,20 +412,36 @@ class Importer:
         swap_xy: bool,
         progress: Progress | None,
     ) -> None:
-        columns = self.all_columns()
-        definitions = ", ".join(f"{c.name} {c.stage_type}" for c in columns)
+        """Load the file into a TEMP staging table (row number, WKB, mapped columns)."""
+        definitions = ", ".join(f"{c.name} {c.stage_type}" for c in self.all_columns())
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cursor.execute(
             f"CREATE TEMP TABLE {STAGE} (row_no int8, wkb bytea, {definitions}) ON COMMIT DROP"
         )
+        self._load(cursor, source, summary, crs=crs, swap_xy=swap_xy, progress=progress)
+
+    def _load(
+        self,
+        cursor: Any,
+        source: VectorSource,
+        summary: ImportSummary,
+        *,
+        crs: str | None,
+        swap_xy: bool,
+        progress: Progress | None,
+        batch_id: int | None = None,
+    ) -> None:
+        """Read, convert, repair and COPY every batch: into the staging table, or straight
+        into the layer table when `batch_id` is given (the direct path)."""
         limits = {}
-        for column in columns:
+        for column in self.all_columns():
             model_field = self._model_field(column.name)
             if column.type == "text" and getattr(model_field, "max_length", None):
                 limits[column.name] = model_field.max_length
         geometry = _GeometryStep(self, source, summary, crs, swap_xy)
-        with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(pgcopy.HEADER)
+        direct = batch_id is not None
+
+        def encoded() -> Iterator[pa.Buffer]:
             for offset, batch in _batches(source, self.batch_size):
                 summary.read += batch.num_rows
                 issues = Issues(batch.num_rows)
@@ -375,16 +449,30 @@ class Importer:
                 self._check_required(data, issues, limits)
                 wkb = _geometry_column(batch)
                 rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
-                geoms, repairs = geometry.clean(wkb, rows, data, issues)
+                geoms, passthrough, repairs = geometry.clean(wkb, rows, data, issues)
                 for message in issues.warnings:
                     summary.warn(message)
                 self._record(summary, data, rows, repairs, issues.rejected)
                 keep = np.ones(batch.num_rows, dtype=bool)
                 keep[list(issues.rejected)] = False
                 if keep.any():
-                    copy.write(self._encode(data, geoms, rows, keep))
+                    if direct:
+                        yield self._encode_direct(data, geoms, passthrough, keep, batch_id)
+                    else:
+                        yield self._encode(data, geoms, passthrough, rows, keep)
                 if progress:
                     progress(batch.num_rows)
+
+        if direct:
+            names = [c.name for c in self.columns] + ["area_ha", "geom", "batch_id"]
+            statement = f"COPY {self.table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+        else:
+            statement = f"COPY {STAGE} FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(statement) as copy:
+            copy.write(pgcopy.HEADER)
+            # Reading and repairing the next batch overlaps with PostgreSQL ingesting this one.
+            for buffer in _ahead(encoded(), depth=2):
+                copy.write(buffer)
             copy.write(pgcopy.TRAILER)
         if summary.read == 0:
             raise InvalidInput(f"El archivo '{summary.file}' no tiene entidades.", where="path")
@@ -431,16 +519,21 @@ class Importer:
                 target.append(f"{where}: {items[index]}")
 
     def _encode(
-        self, data: dict[str, pa.Array], geoms: np.ndarray, rows: np.ndarray, keep: np.ndarray
+        self,
+        data: dict[str, pa.Array],
+        geoms: np.ndarray,
+        passthrough: pa.Array | None,
+        rows: np.ndarray,
+        keep: np.ndarray,
     ) -> pa.Buffer:
+        """Staging rows: row number, WKB (the file's own when nothing changed), columns."""
+        everything = bool(keep.all())
         mask = pa.array(keep)
-        everything = not (~keep).any()
         pick = (lambda a: a) if everything else (lambda a: a.filter(mask))
-        if isinstance(geoms, pa.Array):
-            wkb = pick(geoms)
+        if passthrough is not None:
+            wkb = pick(passthrough)
         else:
-            wkb = geoms if everything else geoms[keep]
-            wkb = pa.array(shapely.to_wkb(wkb), pa.binary())
+            wkb = pa.array(shapely.to_wkb(geoms if everything else geoms[keep]), pa.binary())
         parts: list[tuple[pa.Array, str]] = [(pa.array(rows[keep]), "int8"), (wkb, "bytea")]
         size = int(keep.sum())
         for column in self.all_columns():
@@ -449,8 +542,69 @@ class Importer:
             parts.append((array, column.stage_type))
         return pgcopy.encode(parts)
 
-    def _check(self, cursor: Any, summary: ImportSummary, skip_rejected: bool) -> None:
+    def _encode_direct(
+        self,
+        data: dict[str, pa.Array],
+        geoms: np.ndarray,
+        passthrough: pa.Array | None,
+        keep: np.ndarray,
+        batch_id: int,
+    ) -> pa.Buffer:
+        """Layer-table rows: columns with model defaults, area, MultiPolygon EWKB, batch."""
+        everything = bool(keep.all())
+        mask = pa.array(keep)
+        size = int(keep.sum())
+        kept = geoms if everything else geoms[keep]
+        wkb = None
+        if passthrough is not None:
+            wkb = passthrough if everything else passthrough.filter(mask)
+            wkb = wkb.cast(pa.binary()) if not pa.types.is_binary(wkb.type) else wkb
+            if not pgcopy.little_endian(wkb):
+                wkb = None
+        if wkb is None:
+            wkb = pa.array(shapely.to_wkb(kept, byte_order=1), pa.binary())
+        polygons = shapely.get_type_id(kept) == POLYGON
+        ewkb = pgcopy.ewkb_multipolygons(wkb, polygons, STORAGE_SRID)
+        parts: list[tuple[pa.Array, str]] = []
+        for column in self.columns:
+            array = data.get(column.name)
+            array = pa.nulls(size, pa.string()) if array is None else array
+            if not everything and len(array) != size:
+                array = array.filter(mask)
+            if column.type == "list":
+                array = pc.split_pattern(array.cast(pa.string()), values.LIST_SEPARATOR)
+                parts.append((array, "text[]"))
+                continue
+            default = self._model_default(column.name)
+            if default is not None:
+                array = array.cast(pa.string()) if isinstance(default, str) else array
+                array = array.fill_null(default)
+            parts.append((array, column.stage_type))
+        parts.append((pa.array(shapely.area(kept) / 10_000.0), "float8"))
+        parts.append((ewkb, "bytea"))
+        parts.append((pa.array(np.full(size, batch_id, dtype=np.int64)), "int8"))
+        return pgcopy.encode(parts)
+
+    def _check(
+        self, cursor: Any, summary: ImportSummary, skip_rejected: bool, duplicates: bool = True
+    ) -> None:
+        """Refuse duplicate natural keys (staging only) and, unless skipped, any rejection."""
         keys = ", ".join(self.key)
+        if duplicates:
+            self._refuse_duplicates(cursor, summary, keys)
+        if summary.rejected and not skip_rejected:
+            listed = "; ".join(summary.rejections[:20])
+            more = summary.rejected - min(20, len(summary.rejections))
+            raise Unprocessable(
+                f"Se rechazaron {summary.rejected} de {summary.read} entidades de "
+                f"'{summary.file}' y no se escribió nada: {listed}"
+                + (f"; … y {more} más" if more > 0 else "")
+                + ". Corrija el archivo o use --skip-rejected para importar el resto.",
+                where="rows",
+                extra={"rejections": summary.rejections},
+            )
+
+    def _refuse_duplicates(self, cursor: Any, summary: ImportSummary, keys: str) -> None:
         cursor.execute(
             f"SELECT {keys}, array_agg(row_no ORDER BY row_no), count(*) OVER () "
             f"FROM {STAGE} GROUP BY {keys} HAVING count(*) > 1 ORDER BY min(row_no) LIMIT 20"
@@ -470,17 +624,6 @@ class Importer:
                 where="key",
                 extra={"duplicates": total},
             )
-        if summary.rejected and not skip_rejected:
-            listed = "; ".join(summary.rejections[:20])
-            more = summary.rejected - min(20, len(summary.rejections))
-            raise Unprocessable(
-                f"Se rechazaron {summary.rejected} de {summary.read} entidades de "
-                f"'{summary.file}' y no se escribió nada: {listed}"
-                + (f"; … y {more} más" if more > 0 else "")
-                + ". Corrija el archivo o use --skip-rejected para importar el resto.",
-                where="rows",
-                extra={"rejections": summary.rejections},
-            )
 
     def _target_expressions(self) -> list[tuple[str, str]]:
         pairs = []
@@ -495,6 +638,14 @@ class Importer:
                     expression = f"COALESCE({expression}, {literal})"
             pairs.append((column.name, expression))
         return pairs
+
+    def _model_default(self, name: str) -> Any:
+        """The model default of a NOT NULL column (str, bool or number), else None."""
+        model_field = self._model_field(name)
+        if model_field is None or model_field.null:
+            return None
+        default = model_field.default
+        return default if isinstance(default, str | bool | int | float) else None
 
     def _default_literal(self, name: str) -> str | None:
         """The model default of a NOT NULL column as SQL, so absent values take it."""
@@ -518,6 +669,7 @@ class Importer:
             f"{name} = EXCLUDED.{name}"
             for name in [n for n, _ in pairs if n not in self.key] + ["area_ha", "geom", "batch_id"]
         )
+        rebuild = self._drop_secondary_indexes_for_bulk(cursor, summary.read - summary.rejected)
         cursor.execute(
             f"""
             WITH up AS (
@@ -533,6 +685,43 @@ class Importer:
             [batch_id],
         )
         summary.inserted, summary.updated = cursor.fetchone()
+        if rebuild:
+            # Deferred foreign-key checks must run before an index can be built.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for definition in rebuild:
+            cursor.execute(definition)
+
+    def _drop_secondary_indexes_for_bulk(self, cursor: Any, staged: int) -> list[str]:
+        """Drop the secondary indexes when the load outweighs the table; return their DDL."""
+        if staged < BULK_ROWS:
+            return []
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table} LIMIT %s) AS t", [staged])
+        if cursor.fetchone()[0] >= staged:
+            return []
+        return self._drop_secondary_indexes(cursor)
+
+    def _drop_secondary_indexes(self, cursor: Any) -> list[str]:
+        """Drop the table's indexes that back no constraint (GiST, plain btree); return the DDL
+        that rebuilds them.
+
+        Building an index once over a bulk load is several times cheaper than maintaining it
+        row by row (GiST above all). Primary-key and unique indexes stay: the upsert needs them.
+        The drop holds the table's lock until commit, so readers wait for a bulk load instead
+        of seeing it half done; small imports keep every index.
+        """
+        cursor.execute(
+            """
+            SELECT i.relname, pg_get_indexdef(i.oid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+            """,
+            [self.table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return [definition for _, definition in indexes]
 
     def _count_dry(self, cursor: Any, summary: ImportSummary) -> None:
         join = " AND ".join(f"t.{k} = s.{k}" for k in self.key)
@@ -623,8 +812,8 @@ class _GeometryStep:
 
     def clean(
         self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
-    ) -> tuple[np.ndarray | pa.Array, dict[int, str]]:
-        """Geometries in EPSG:9377 ready for COPY (WKB passthrough when nothing changed)."""
+    ) -> tuple[np.ndarray, pa.Array | None, dict[int, str]]:
+        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs."""
         raw = wkb.to_numpy(zero_copy_only=False)
         geoms, unreadable = parse_wkb(raw)
         for index, reason in unreadable.items():
@@ -686,9 +875,51 @@ class _GeometryStep:
         repairs.update(repaired)
         for index, reason in rejected.items():
             issues.rejected.setdefault(index, reason)
-        if not changed and not repaired and not rejected:
-            return wkb, repairs
-        return geoms, repairs
+        unchanged = not changed and not repaired and not rejected
+        return geoms, (wkb if unchanged else None), repairs
+
+
+def _ahead(items: Iterator[Any], depth: int) -> Iterator[Any]:
+    """Run an iterator in a worker thread, at most `depth` items ahead of the consumer.
+
+    The batch work (GDAL reading, GEOS, Arrow) releases the GIL, so with the database
+    ingesting in its own process the import uses both cores. Errors surface in the consumer.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(done)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            offer(error)
+
+    worker = threading.Thread(target=work, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _colombia_bounds_9377() -> tuple[float, float, float, float]:
@@ -740,6 +971,25 @@ def _batches(source: VectorSource, size: int) -> Iterator[tuple[int, pa.RecordBa
         raise
     except pyogrio.errors.DataSourceError as error:
         raise InvalidInput(f"No se pudo leer '{source.display}': {error}", where="path") from None
+
+
+class _Checksum:
+    """SHA-256 of the imported file, computed in a thread while the import runs."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.digest = ""
+        self.thread = None
+        if path is not None:
+            self.thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+            self.thread.start()
+
+    def _run(self, path: Path) -> None:
+        self.digest = file_checksum(path)
+
+    def value(self) -> str:
+        if self.thread is not None:
+            self.thread.join()
+        return self.digest
 
 
 def file_checksum(path: Path) -> str:
@@ -816,6 +1066,7 @@ def run_import(
     return importer.run(
         source,
         summary,
+        expected=info["features"] if info["features"] >= 0 else None,
         crs=str(crs) if crs is not None else None,
         swap_xy=swap_xy,
         dry_run=dry_run,

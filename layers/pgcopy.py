@@ -2,7 +2,8 @@
 
 Each field becomes an Arrow binary array holding its 4-byte big-endian length and its bytes;
 Arrow's element-wise join concatenates them row by row in C++, and the joined data buffer is
-the COPY payload. Staging types: text, bytea, float8, int4, int8, date, bool.
+the COPY payload. Types: text, bytea (also EWKB for geometry), float8, int4, int8, date, bool
+and text[].
 """
 
 from __future__ import annotations
@@ -62,6 +63,50 @@ def _fixed(column: pa.Array, pg_type: str) -> list[pa.Array]:
     return [pc.if_else(pa.array(valid), encoded, null)]
 
 
+_TEXT_OID = 25
+
+
+def _text_array(column: pa.Array) -> list[pa.Array]:
+    """text[] in binary form: header (ndim, flags, element oid[, size, lower bound]) + items."""
+    if pa.types.is_large_list(column.type):
+        column = column.cast(pa.list_(pa.string()))
+    column = column.fill_null(pa.scalar([], pa.list_(pa.string())))
+    counts = pc.list_value_length(column).to_numpy(zero_copy_only=False).astype(np.int64)
+    items = pc.list_flatten(column)
+    if items.null_count:
+        raise ValueError("text[] items must not be null")
+    encoded_items = (
+        pc.binary_join_element_wise(*_variable(items), b"")
+        if len(items)
+        else pa.array([], pa.binary())
+    )
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    bodies = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), encoded_items), b"")
+    header = np.empty(
+        len(column),
+        dtype=[
+            ("length", ">i4"),
+            ("ndim", ">i4"),
+            ("flags", ">i4"),
+            ("oid", ">i4"),
+            ("size", ">i4"),
+            ("lower", ">i4"),
+        ],
+    )
+    body_length = pc.binary_length(bodies).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = counts == 0
+    header["length"] = np.where(empty, 12, 20 + body_length)
+    header["ndim"] = np.where(empty, 0, 1)
+    header["flags"] = 0
+    header["oid"] = _TEXT_OID
+    header["size"] = counts
+    header["lower"] = 1
+    full = _as_binary(header)
+    # An empty array is only ndim, flags and oid: cut the size and lower bound off.
+    short = pc.binary_slice(full, 0, 16)
+    return [pc.if_else(pa.array(empty), short, full), bodies]
+
+
 def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
     """COPY BINARY tuples (no header or trailer) for equally long columns and their PG types."""
     rows = len(columns[0][0]) if columns else 0
@@ -74,7 +119,10 @@ def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
         if column.null_count == rows:
             parts.append(_as_binary(np.full(rows, -1, dtype=">i4")))
             continue
-        parts.extend(_fixed(column, pg_type) if pg_type in _FIXED else _variable(column))
+        if pg_type == "text[]":
+            parts.extend(_text_array(column))
+        else:
+            parts.extend(_fixed(column, pg_type) if pg_type in _FIXED else _variable(column))
     if sum(part.nbytes for part in parts) > (1 << 31) - (1 << 24):
         # Beyond 32-bit offsets: join as large_binary (rare: a batch of huge polygons).
         parts = [part.cast(pa.large_binary()) for part in parts]
@@ -85,3 +133,28 @@ def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
         offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     start, end = offsets[joined.offset], offsets[joined.offset + len(joined)]
     return joined.buffers()[2][start:end]
+
+
+def ewkb_multipolygons(wkb: pa.Array, polygons: np.ndarray, srid: int) -> pa.Array:
+    """2D little-endian WKB Polygons/MultiPolygons as MultiPolygon EWKB with an SRID.
+
+    Spliced in Arrow without parsing: a MultiPolygon keeps its body behind a new header; a
+    Polygon becomes the only member of one. Callers check byte order and dimensions.
+    """
+    head = b"\x01" + (6 | 0x20000000).to_bytes(4, "little") + srid.to_bytes(4, "little")
+    # An explicit stop: this pyarrow's binary_slice without one sizes its buffer wrongly.
+    longest = pc.max(pc.binary_length(wkb)).as_py() or 5
+    body = pc.binary_slice(wkb, 5, longest)
+    multi = pc.binary_join_element_wise(pa.scalar(head, pa.binary()), body, b"")
+    if polygons.any():
+        wrapped = pc.binary_join_element_wise(
+            pa.scalar(head + (1).to_bytes(4, "little"), pa.binary()), wkb, b""
+        )
+        multi = pc.if_else(pa.array(polygons), wrapped, multi)
+    return multi
+
+
+def little_endian(wkb: pa.Array) -> bool:
+    """True when every WKB value starts with the little-endian byte-order mark."""
+    marks = pc.binary_slice(wkb, 0, 1)
+    return bool(pc.all(pc.equal(marks, pa.scalar(b"\x01", pa.binary()))).as_py())

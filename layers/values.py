@@ -220,7 +220,7 @@ def choice(
                     lambda i: f"valor '{strings[i].as_py()}' no reconocido en '{field}'{suffix}",
                 )
             else:
-                seen = sorted({strings[int(i)].as_py() for i in np.flatnonzero(unknown)})
+                seen = sorted(pc.unique(strings.filter(pa.array(unknown))).to_pylist())
                 outcome = f"quedaron como '{default}'" if default else "se dejaron vacíos"
                 issues.warn(
                     f"Valores de '{field}' sin equivalencia {outcome}: "

@@ -13,6 +13,7 @@ from tests.import_files import (
     forget_imports_since,
     last_batch,
     shapefile_members,
+    square,
     tenure,
     tenures_frame,
     write_geojson,
@@ -281,3 +282,80 @@ def test_geopackage_with_several_layers_needs_source_layer(db, tmp_path):
     assert "varias capas (uno, dos)" in caught.value.detail
     assert "--source-layer" in caught.value.detail
     assert counts(db) == before
+
+
+@pytest.fixture
+def scratch_tenures(db):
+    """An empty copy of the tenure table (indexes, constraints, batch foreign key)."""
+    db.execute("DROP TABLE IF EXISTS scratch_tenures")
+    db.execute("CREATE TABLE scratch_tenures (LIKE layers_miningtenure INCLUDING ALL)")
+    db.execute(
+        "ALTER TABLE scratch_tenures ADD FOREIGN KEY (batch_id) REFERENCES layers_importbatch(id)"
+        " DEFERRABLE INITIALLY DEFERRED"
+    )
+    start = last_batch(db)
+    yield "scratch_tenures"
+    db.execute("DROP TABLE scratch_tenures")
+    forget_imports_since(db, start)
+
+
+def _bulk_importer(monkeypatch, table: str, rows: int):
+    from layers import importer as importer_module
+    from layers.importers.tenures import CorpourabaTenures
+
+    class ScratchTenures(CorpourabaTenures):
+        batch_size = 4
+
+    ScratchTenures.table = table
+    monkeypatch.setattr(importer_module, "BULK_ROWS", rows)
+    monkeypatch.setattr(importer_module, "importer_classes", lambda layer: [ScratchTenures])
+    return importer_module
+
+
+def test_bulk_load_into_an_empty_table_copies_directly_and_rebuilds_indexes(
+    db, tmp_path, monkeypatch, scratch_tenures
+):
+    module = _bulk_importer(monkeypatch, scratch_tenures, rows=5)
+    features = [tenure(f"BK-{i}", -75.7 + i * 0.02, 6.2) for i in range(9)]
+    features[3]["properties"]["minerales_detalle"] = None
+    features[4]["geometry"] = {
+        "type": "MultiPolygon",
+        "coordinates": [square(-75.0, 6.2), square(-74.9, 6.2)],
+    }
+    indexes_before = db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [scratch_tenures]
+    ).fetchall()
+    summary = module.run_import("mining_tenures", write_geojson(tmp_path / "bk.geojson", features))
+    assert (summary.read, summary.inserted, summary.updated) == (9, 9, 0)
+    rows = db.execute(
+        "SELECT expediente, tenure_type, holders, minerals, stage, ST_SRID(geom), "
+        "GeometryType(geom), ST_NumGeometries(geom), round(area_ha::numeric, 3) = "
+        "round((ST_Area(geom) / 10000)::numeric, 3), batch_id FROM scratch_tenures "
+        "ORDER BY expediente"
+    ).fetchall()
+    assert [r[0] for r in rows] == [f"BK-{i}" for i in range(9)]
+    assert rows[0][1:4] == ("title", ["MINERA DE PRUEBA S.A.S."], ["ORO", "PLATA"])
+    assert rows[3][3] == []
+    assert {r[5:7] for r in rows} == {(9377, "MULTIPOLYGON")}
+    assert rows[4][7] == 2 and all(r[8] for r in rows)
+    assert {r[9] for r in rows} == {summary.batch_id}
+    indexes_after = db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [scratch_tenures]
+    ).fetchall()
+    assert indexes_after == indexes_before
+
+
+def test_bulk_load_with_duplicate_keys_falls_back_and_names_them(
+    db, tmp_path, monkeypatch, scratch_tenures
+):
+    from geo.errors import DomainError
+
+    module = _bulk_importer(monkeypatch, scratch_tenures, rows=5)
+    features = [tenure(f"BD-{i}", -75.7 + i * 0.02, 6.2) for i in range(8)]
+    features.append(tenure("BD-2", -75.0, 6.2))
+    before = counts(db)
+    with pytest.raises(DomainError) as caught:
+        module.run_import("mining_tenures", write_geojson(tmp_path / "bd.geojson", features))
+    assert "expediente 'BD-2', tenure_type 'title' en las filas 3, 9" in caught.value.detail
+    assert counts(db) == before
+    assert db.execute("SELECT count(*) FROM scratch_tenures").fetchone()[0] == 0
