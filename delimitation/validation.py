@@ -399,6 +399,9 @@ def _slivers(
                     "name": muni["name"],
                     "inside_ha": _round(muni["inside_ha"]),
                     "percent": _round(percent, 4),
+                    "district_percent": _round(
+                        muni["inside_ha"] / report.area_ha * 100 if report.area_ha else 0.0, 4
+                    ),
                 },
             )
         )

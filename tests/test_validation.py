@@ -144,6 +144,7 @@ def test_municipality_sliver(conn, world):
     assert sliver.figures["code"] == "Z2001"
     assert sliver.figures["inside_ha"] == pytest.approx(400)
     assert sliver.figures["percent"] == pytest.approx(0.5)
+    assert sliver.figures["district_percent"] == pytest.approx(400 / 10_400 * 100, abs=1e-4)
     assert "0.50 %" in sliver.message
     # Z1002 is half covered: not a sliver. No hydro units there: integrity not assessed.
     assert by_code(report, "reference_missing")[0].figures == {"layer": "hydro_units"}
