@@ -2,8 +2,8 @@
 
 Usage: qgis_client.py BASE_URL USER PASSWORD LAYER WHERE_FIELD WHERE_VALUE [EDIT]
 Prints one JSON object: per provider the feature count and one feature's geometry (WKT) in the
-layer CRS, EPSG:4326 and EPSG:9377; with EDIT, moves the first vertex 50 m east through the
-WFS provider and commits.
+layer CRS, EPSG:4326 and EPSG:9377; with EDIT instead, moves the first vertex 50 m east
+through the WFS 2.0.0 provider and commits.
 """
 
 from __future__ import annotations
@@ -47,17 +47,18 @@ def main() -> None:
     app.initQgis()
     out: dict = {}
     auth = f" user='{user}' password='{password}'"
-    for version in ("2.0.0", "1.0.0"):
+    for version in () if edit else ("2.0.0", "1.0.0"):
         uri = f"url='{base}/wfs' typename='dm:{name}' version='{version}' srsname='EPSG:9377'"
         layer = QgsVectorLayer(uri + auth, name, "WFS")
         if not layer.isValid():
             raise SystemExit(f"WFS {version} no válido: {layer.error().summary()}")
         out[f"wfs {version}"] = describe(layer, field, value)
-    layer = QgsVectorLayer(f"url='{base}/ogc' typename='{name}'" + auth, name, "OAPIF")
-    if not layer.isValid():
-        raise SystemExit(f"OAPIF no válido: {layer.error().summary()}")
-    out["oapif"] = describe(layer, field, value)
-    if edit:
+    if not edit:
+        layer = QgsVectorLayer(f"url='{base}/ogc' typename='{name}'" + auth, name, "OAPIF")
+        if not layer.isValid():
+            raise SystemExit(f"OAPIF no válido: {layer.error().summary()}")
+        out["oapif"] = describe(layer, field, value)
+    else:
         uri = f"url='{base}/wfs' typename='dm:{name}' version='2.0.0' srsname='EPSG:9377'"
         layer = QgsVectorLayer(uri + auth, name, "WFS")
         request = QgsFeatureRequest().setFilterExpression(f"\"{field}\" = '{value}'")
