@@ -11,9 +11,14 @@ receives the cell's water::
 cell on the grid edge or beside a nodata hole with no lower neighbour points at the edge or
 the hole: its water leaves the DEM there, and `hydrology.flow.flow_accumulation` counts it.
 
-Memory (20,000 x 20,000 cells): elevation float32 1.6 GB (filled in place), filling adds a
-uint8 closed flag (0.4 GB) plus a heap of the flood front; directions are uint8 (0.4 GB)
-and their flat resolution a FIFO of the flat edges. Peak about 2.5 GB.
+Flats (filled depressions included) are resolved as pysheds' resolve_flats does (Garbrecht
+& Martz 1997 in the form of Barnes et al. 2014): towards the flat's lower edges and away
+from its higher ones, with integer gradients instead of an epsilon added to float32.
+
+Memory (20,000 x 20,000 cells, with the 0.4 GB validity mask): elevation float32 1.6 GB
+(filled in place); filling adds a uint8 closed flag (0.4 GB) and a heap of the flood front
+(8 bytes per front cell); directions are uint8 (0.4 GB) plus, when there are flats, a
+uint16 gradient (0.8 GB). Peak about 3.2 GB, reached while resolving flats.
 """
 
 from __future__ import annotations
