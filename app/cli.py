@@ -107,8 +107,30 @@ def _import_one(entry: dict[str, Any], *, show_progress: bool, user: str = "") -
         progress.close()
 
 
+class _NoDataFrames:
+    """Import finder refusing pandas and geopandas, for the import commands only.
+
+    pyogrio imports both whenever they are installed, about half a second of start-up for
+    every `distritos import`; the importers read Arrow and never use them, and pyarrow and
+    pyogrio work without. Modules already imported (e.g. under pytest) are unaffected.
+    """
+
+    blocked = ("pandas", "geopandas")
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> None:
+        if name in cls.blocked:
+            raise ModuleNotFoundError(f"{name} no se usa al importar capas", name=name)
+
+    @classmethod
+    def install(cls) -> None:
+        if cls not in sys.meta_path and not any(name in sys.modules for name in cls.blocked):
+            sys.meta_path.insert(0, cls)  # type: ignore[arg-type]
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """distritos import <layer> <path> ..."""
+    _NoDataFrames.install()
     _connect()
     entry = {
         "layer": args.layer,
@@ -152,6 +174,7 @@ def load_manifest(path: Path) -> list[dict[str, Any]]:
 
 def cmd_load_samples(args: argparse.Namespace) -> int:
     """distritos load-samples: every sample of data/samples, in the manifest's order."""
+    _NoDataFrames.install()
     _connect()
     entries = load_manifest(Path(args.manifest))
     show = sys.stderr.isatty() and not args.json

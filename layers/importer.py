@@ -52,6 +52,7 @@ class ImportSummary:
     source_layer: str | None = None
     schema: str = ""
     source_crs: str = ""
+    target_crs: str = f"EPSG:{STORAGE_SRID}"
     read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -86,7 +87,7 @@ class ImportSummary:
         lines = [
             f"Capa {self.layer} ← {self.file}"
             + (f" (capa {self.source_layer})" if self.source_layer else "")
-            + f" [{self.schema}; {self.source_crs} → EPSG:{STORAGE_SRID}]",
+            + f" [{self.schema}; {self.source_crs} → {self.target_crs}]",
             f"  leídas {self.read}, {verb}: {self.inserted} nuevas, {self.updated} actualizadas;"
             f" reparadas {self.repaired}, rechazadas {self.rejected}; {self.seconds:.1f} s"
             + (" (simulación: no se escribió nada)" if self.dry_run else ""),

@@ -33,6 +33,10 @@ def _class_table(path: Path | None) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise InvalidInput(f"La tabla de clases '{path.name}' no es JSON: {error}.") from None
+    return _class_items(data, path.name)
+
+
+def _class_items(data: Any, where: str) -> list[dict[str, Any]]:
     items = data.get("classes", data) if isinstance(data, dict) else data
     if isinstance(items, dict):  # {"1": {...}} or {"1": "label"}
         items = [
@@ -42,7 +46,7 @@ def _class_table(path: Path | None) -> list[dict[str, Any]]:
     for position, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "value" not in item:
             raise InvalidInput(
-                f"Tabla de clases '{path.name}', entrada {position}: falta 'value'.",
+                f"Tabla de clases de '{where}', entrada {position}: falta 'value'.",
                 where="classes",
             )
         value = item["value"]
@@ -122,12 +126,16 @@ def import_raster(
         resolution = float(dataset.res[0])
         nodata = dataset.nodata
         tags = {**dataset.tags(), **dataset.tags(1)}
+    if not table and tags.get("CLASSES"):
+        # A class table written into the GeoTIFF's own tags (make_synthetic.py does).
+        table = _class_items(json.loads(tags["CLASSES"]), file.name)
     is_synthetic = _is_synthetic(tags) if synthetic is None else synthetic
     summary = ImportSummary(
         layer="rasters",
         file=file.name,
         schema=f"GeoTIFF → COG ({theme})",
         source_crs=crs,
+        target_crs=f"{crs} (se conserva)",
         read=1,
         dry_run=dry_run,
     )
