@@ -231,3 +231,28 @@ def test_html_items_and_geojson_area(client, loaded):
         "&crs=http://www.opengis.net/def/crs/EPSG/0/3116"
     ).json()
     assert shape(body["features"][0]["geometry"]).area == pytest.approx(1e8, rel=2e-3)
+
+
+def test_routes_and_operation_ids(app):
+    ops = {
+        route.operation_id
+        for route in app.routes
+        if getattr(route, "path", "").startswith(("/ogc", "/wfs"))
+    }
+    assert ops == {
+        "wfs_get",
+        "wfs_post",
+        "ogc_landing",
+        "ogc_conformance",
+        "ogc_collections",
+        "ogc_collection",
+        "ogc_queryables",
+        "ogc_items",
+        "ogc_create",
+        "ogc_items_options",
+        "ogc_item",
+        "ogc_replace",
+        "ogc_update",
+        "ogc_delete",
+        "ogc_item_options",
+    }
