@@ -28,8 +28,14 @@ class Part:
     srs: SrsName
 
 
-def _chunks(db: Database, statement, params) -> Iterator[list[str]]:
+def _chunks(db: Database, statement, params, limit: int | None = None) -> Iterator[list[str]]:
     with db.connection() as conn:
+        if limit is not None and limit <= 10 * _CHUNK:
+            # A bounded page: one round trip beats a server-side cursor's DECLARE/FETCH.
+            rows = [text for (text,) in conn.execute(statement, params).fetchall()]
+            for start in range(0, len(rows), _CHUNK):
+                yield rows[start : start + _CHUNK]
+            return
         batch: list[str] = []
         for (text,) in stream_rows(conn, statement, params, _CHUNK):
             batch.append(text)
@@ -58,7 +64,7 @@ def stream_geojson(
     more = False
     for part in parts:
         statement, params = queries.feature_json_sql(part.query)
-        for batch in _chunks(db, statement, params):
+        for batch in _chunks(db, statement, params, part.query.limit):
             if take is not None and returned + len(batch) > take:
                 more = True
                 batch = batch[: take - returned]
