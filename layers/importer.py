@@ -13,11 +13,7 @@ transaction. Memory stays flat: only one batch lives in Python at a time.
 
 from __future__ import annotations
 
-import hashlib
-import queue
-import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,13 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
 import shapely
-from pyproj import CRS
 
-from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
+from geo.crs import STORAGE_SRID
 from geo.errors import DomainError, InvalidInput, Unprocessable
-from geo.repair import POINT, POLYGON, has_zm, parse_wkb, polygonal
-from geo.vector_io import VectorSource, lonlat_fit, open_source
+from geo.repair import POLYGON
+from geo.vector_io import VectorSource, open_source
 from layers import pgcopy, values
+from layers.import_geometry import GeometryStep
+from layers.import_reading import Checksum, ahead, batches, geometry_column
 from layers.values import Converter, Issues
 
 MAX_MESSAGES = 200  # repairs/rejections listed in a summary; the counts are always exact
@@ -290,7 +287,7 @@ class Importer:
         from django.db import connection, transaction
 
         started = time.perf_counter()
-        checksum = _Checksum(file_path)
+        checksum = Checksum(file_path)
         options = {"crs": crs, "swap_xy": swap_xy, "progress": progress}
         try:
             with transaction.atomic():
@@ -439,16 +436,16 @@ class Importer:
             model_field = self._model_field(column.name)
             if column.type == "text" and getattr(model_field, "max_length", None):
                 limits[column.name] = model_field.max_length
-        geometry = _GeometryStep(self, source, summary, crs, swap_xy)
+        geometry = GeometryStep(self, source, summary, crs, swap_xy)
         direct = batch_id is not None
 
         def encoded() -> Iterator[pa.Buffer]:
-            for offset, batch in _batches(source, self.batch_size):
+            for offset, batch in batches(source, self.batch_size):
                 summary.read += batch.num_rows
                 issues = Issues(batch.num_rows)
                 data = self.convert_batch(batch, issues)
                 self._check_required(data, issues, limits)
-                wkb = _geometry_column(batch)
+                wkb = geometry_column(batch)
                 rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
                 geoms, passthrough, repairs = geometry.clean(wkb, rows, data, issues)
                 for message in issues.warnings:
@@ -472,7 +469,7 @@ class Importer:
         with cursor.copy(statement) as copy:
             copy.write(pgcopy.HEADER)
             # Reading and repairing the next batch overlaps with PostgreSQL ingesting this one.
-            for buffer in _ahead(encoded(), depth=2):
+            for buffer in ahead(encoded(), depth=2):
                 copy.write(buffer)
             copy.write(pgcopy.TRAILER)
         if summary.read == 0:
@@ -732,274 +729,6 @@ class Importer:
             f"FROM {STAGE} s LEFT JOIN {self.table} t ON {join}"
         )
         summary.inserted, summary.updated = cursor.fetchone()
-
-
-class _GeometryStep:
-    """Per batch: parse, drop Z/M, check lon/lat, reproject to 9377, repair; state across batches
-    is the source CRS (decided on the first batch when the file declares none)."""
-
-    def __init__(
-        self,
-        importer: Importer,
-        source: VectorSource,
-        summary: ImportSummary,
-        crs: str | None,
-        swap_xy: bool,
-    ) -> None:
-        self.importer = importer
-        self.source = source
-        self.summary = summary
-        self.swap_xy = swap_xy
-        self.crs: CRS | None = None
-        self.zm = 0
-        declared = _source_crs(source)
-        if crs:
-            try:
-                self.crs = CRS.from_user_input(f"EPSG:{crs}" if str(crs).isdigit() else crs)
-            except Exception:
-                raise InvalidInput(f"--crs '{crs}' no es un CRS conocido.", where="crs") from None
-            if declared is not None and not declared.equals(self.crs, ignore_axis_order=True):
-                summary.warn(
-                    f"El archivo declara {_crs_name(declared)}; se usó {_crs_name(self.crs)} "
-                    "indicado con --crs."
-                )
-        else:
-            self.crs = declared
-        if self.crs is not None:
-            summary.source_crs = _crs_name(self.crs)
-        bounds = _colombia_bounds_9377()
-        self.colombia = bounds
-
-    def _decide_crs(self, geoms: np.ndarray, rows: np.ndarray) -> None:
-        """No CRS in the file nor --crs: accept only plainly lon/lat in Colombia."""
-        live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        fit = lonlat_fit(shapely.bounds(geoms[live])) if live.any() else np.array([0])
-        if live.any() and (fit == 1).all():
-            self.crs = CRS.from_epsg(4326)
-            self.summary.source_crs = "EPSG:4326 (supuesto)"
-            self.summary.warn(
-                "El archivo no declara su sistema de coordenadas; las coordenadas son "
-                "longitud/latitud dentro de Colombia, así que se asumió EPSG:4326."
-            )
-            return
-        if live.any() and (fit == -1).all():
-            self._swapped(geoms[live], rows[live], np.ones(int(live.sum()), dtype=bool))
-        first = np.flatnonzero(live)
-        sample = ""
-        if len(first):
-            x0, y0, _, _ = shapely.bounds(geoms[first[0]])
-            sample = f" (fila {rows[first[0]]}: x={x0:.6g}, y={y0:.6g})"
-        why = (
-            f"El shapefile '{self.source.display}' no trae archivo .prj"
-            if self.source.missing_prj
-            else f"El archivo '{self.source.display}' no declara su sistema de coordenadas (CRS)"
-        )
-        raise InvalidInput(
-            f"{why} y sus coordenadas{sample} no son longitud/latitud en Colombia. Indique el "
-            "CRS con --crs (p. ej. --crs 9377, 3116 o 4326).",
-            where="crs",
-        )
-
-    def _swapped(self, geoms: np.ndarray, rows: np.ndarray, swapped: np.ndarray) -> None:
-        index = int(np.flatnonzero(swapped)[0])
-        x0, y0, _, _ = shapely.bounds(geoms[index])
-        raise InvalidInput(
-            f"Latitud y longitud parecen invertidas en '{self.source.display}': "
-            f"{int(swapped.sum())} entidades, p. ej. la fila {rows[index]} tiene x={x0:.6g}, "
-            f"y={y0:.6g}, que solo cae en Colombia leído como (lat, lon). Corrija el orden de "
-            "los ejes (x = longitud, y = latitud) o importe con --swap-xy.",
-            where="geometry",
-        )
-
-    def clean(
-        self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
-    ) -> tuple[np.ndarray, pa.Array | None, dict[int, str]]:
-        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs."""
-        raw = wkb.to_numpy(zero_copy_only=False)
-        geoms, unreadable = parse_wkb(raw)
-        for index, reason in unreadable.items():
-            issues.rejected.setdefault(index, reason)
-        changed = bool(unreadable)
-        zm = has_zm(geoms)
-        if zm.any():
-            self.zm += int(zm.sum())
-            first = rows[np.flatnonzero(zm)[:3]]
-            self.summary.warnings[:] = [
-                w for w in self.summary.warnings if not w.startswith("Se descartaron las coord")
-            ]
-            self.summary.warn(
-                f"Se descartaron las coordenadas Z/M de {self.zm} entidades (p. ej. filas "
-                + ", ".join(str(r) for r in first)
-                + "): se guardan en 2D."
-            )
-            geoms = shapely.force_2d(geoms)
-            changed = True
-        if self.swap_xy:
-            geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
-            changed = True
-        if self.crs is None:
-            self._decide_crs(geoms, rows)
-        if self.crs.is_geographic:
-            live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-            fit = np.zeros(len(geoms), dtype=int)
-            fit[live] = lonlat_fit(shapely.bounds(geoms[live]))
-            if (fit == -1).any():
-                self._swapped(geoms, rows, fit == -1)
-            outside = live & (fit == 0)
-            issues.reject(outside, lambda i: "coordenadas fuera de Colombia")
-        if self.crs.to_epsg() != STORAGE_SRID:
-            convert = transformer(self.crs.to_wkt())
-
-            def project(coords: np.ndarray) -> np.ndarray:
-                x, y = convert.transform(coords[:, 0], coords[:, 1])
-                return np.column_stack([x, y])
-
-            geoms = shapely.transform(geoms, project)
-            changed = True
-        if not self.crs.is_geographic:
-            minx, miny, maxx, maxy = self.colombia
-            box = shapely.bounds(geoms)
-            outside = ~np.isnan(box[:, 0]) & (
-                (box[:, 0] < minx) | (box[:, 2] > maxx) | (box[:, 1] < miny) | (box[:, 3] > maxy)
-            )
-            issues.reject(outside, lambda i: "coordenadas fuera de Colombia (en EPSG:9377)")
-        repairs: dict[int, str] = {}
-        points = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (POINT,)))
-        if len(points):
-            repairs.update(self.importer.polygons_from_points(geoms, points, data, issues))
-            changed = True
-        locate = None
-        if self.crs.to_epsg() != STORAGE_SRID:
-            back = transformer(STORAGE_SRID, self.crs.to_wkt())
-            locate = back.transform
-        geoms, repaired, rejected = polygonal(geoms, locate)
-        repairs.update(repaired)
-        for index, reason in rejected.items():
-            issues.rejected.setdefault(index, reason)
-        unchanged = not changed and not repaired and not rejected
-        return geoms, (wkb if unchanged else None), repairs
-
-
-def _ahead(items: Iterator[Any], depth: int) -> Iterator[Any]:
-    """Run an iterator in a worker thread, at most `depth` items ahead of the consumer.
-
-    The batch work (GDAL reading, GEOS, Arrow) releases the GIL, so with the database
-    ingesting in its own process the import uses both cores. Errors surface in the consumer.
-    """
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(done)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            offer(error)
-
-    worker = threading.Thread(target=work, name="import-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _colombia_bounds_9377() -> tuple[float, float, float, float]:
-    west, south, east, north = COLOMBIA_LONLAT
-    return transformer(4326).transform_bounds(west, south, east, north, densify_pts=21)
-
-
-def _crs_name(crs: CRS) -> str:
-    code = crs.to_epsg(min_confidence=70)
-    return f"EPSG:{code}" if code else crs.name
-
-
-def _source_crs(source: VectorSource) -> CRS | None:
-    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
-    return CRS.from_user_input(info["crs"]) if info.get("crs") else None
-
-
-def _geometry_column(batch: pa.RecordBatch) -> pa.Array:
-    for name in batch.schema.names:
-        meta = batch.schema.field(name).metadata or {}
-        if meta.get(b"ARROW:extension:name") == b"geoarrow.wkb":
-            return batch.column(name)
-    if "wkb_geometry" in batch.schema.names:
-        return batch.column("wkb_geometry")
-    raise InvalidInput("El archivo no tiene geometrías.", where="geometry")
-
-
-def _batches(source: VectorSource, size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
-    offset = 0
-    try:
-        with pyogrio.open_arrow(
-            source.path,
-            layer=source.layer,
-            encoding=source.encoding,
-            batch_size=size,
-            use_pyarrow=True,
-            **source.open_options,
-        ) as (_meta, reader):
-            while True:
-                with warnings.catch_warnings():
-                    # Unclosed rings are reported per row by geo.repair; GDAL's warning is noise.
-                    warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
-                    batch = next(reader, None)
-                if batch is None:
-                    break
-                yield offset, batch
-                offset += batch.num_rows
-    except DomainError:
-        raise
-    except pyogrio.errors.DataSourceError as error:
-        raise InvalidInput(f"No se pudo leer '{source.display}': {error}", where="path") from None
-
-
-class _Checksum:
-    """SHA-256 of the imported file, computed in a thread while the import runs."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.digest = ""
-        self.thread = None
-        if path is not None:
-            self.thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-            self.thread.start()
-
-    def _run(self, path: Path) -> None:
-        self.digest = file_checksum(path)
-
-    def value(self) -> str:
-        if self.thread is not None:
-            self.thread.join()
-        return self.digest
-
-
-def file_checksum(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def choose(

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import InvalidInput
-from layers.importer import ImportSummary, file_checksum
+from layers.import_reading import file_checksum
+from layers.importer import ImportSummary
 
 THEMES = ("aptitude", "elevation", "other")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")

@@ -1,0 +1,196 @@
+"""The geometry step of an import: parse, drop Z/M, check lon/lat, reproject, repair.
+
+One `GeometryStep` serves a whole file: it decides the source CRS (declared, given with
+--crs, or plainly lon/lat in Colombia) on the first batch and keeps counting Z/M drops.
+Everything is vectorised over a batch; only bad geometries cost per-row Python.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
+from geo.errors import InvalidInput
+from geo.repair import POINT, has_zm, parse_wkb, polygonal
+from geo.vector_io import VectorSource, lonlat_fit
+from layers.values import Issues
+
+if TYPE_CHECKING:
+    from layers.importer import Importer, ImportSummary
+
+
+class GeometryStep:
+    """Per batch: parse, drop Z/M, check lon/lat, reproject to 9377, repair; state across batches
+    is the source CRS (decided on the first batch when the file declares none)."""
+
+    def __init__(
+        self,
+        importer: Importer,
+        source: VectorSource,
+        summary: ImportSummary,
+        crs: str | None,
+        swap_xy: bool,
+    ) -> None:
+        self.importer = importer
+        self.source = source
+        self.summary = summary
+        self.swap_xy = swap_xy
+        self.crs: CRS | None = None
+        self.zm = 0
+        declared = source_crs(source)
+        if crs:
+            try:
+                self.crs = CRS.from_user_input(f"EPSG:{crs}" if str(crs).isdigit() else crs)
+            except Exception:
+                raise InvalidInput(f"--crs '{crs}' no es un CRS conocido.", where="crs") from None
+            if declared is not None and not declared.equals(self.crs, ignore_axis_order=True):
+                summary.warn(
+                    f"El archivo declara {crs_name(declared)}; se usó {crs_name(self.crs)} "
+                    "indicado con --crs."
+                )
+        else:
+            self.crs = declared
+        if self.crs is not None:
+            summary.source_crs = crs_name(self.crs)
+        self.colombia = colombia_bounds_9377()
+        self._srid: int | None = None
+
+    @property
+    def srid(self) -> int | None:
+        """EPSG code of the (decided) source CRS, computed once: to_epsg is slow."""
+        if self._srid is None and self.crs is not None:
+            self._srid = self.crs.to_epsg() or 0
+        return self._srid
+
+    def _decide_crs(self, geoms: np.ndarray, rows: np.ndarray) -> None:
+        """No CRS in the file nor --crs: accept only plainly lon/lat in Colombia."""
+        live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        fit = lonlat_fit(shapely.bounds(geoms[live])) if live.any() else np.array([0])
+        if live.any() and (fit == 1).all():
+            self.crs = CRS.from_epsg(4326)
+            self.summary.source_crs = "EPSG:4326 (supuesto)"
+            self.summary.warn(
+                "El archivo no declara su sistema de coordenadas; las coordenadas son "
+                "longitud/latitud dentro de Colombia, así que se asumió EPSG:4326."
+            )
+            return
+        if live.any() and (fit == -1).all():
+            self._swapped(geoms[live], rows[live], np.ones(int(live.sum()), dtype=bool))
+        first = np.flatnonzero(live)
+        sample = ""
+        if len(first):
+            x0, y0, _, _ = shapely.bounds(geoms[first[0]])
+            sample = f" (fila {rows[first[0]]}: x={x0:.6g}, y={y0:.6g})"
+        why = (
+            f"El shapefile '{self.source.display}' no trae archivo .prj"
+            if self.source.missing_prj
+            else f"El archivo '{self.source.display}' no declara su sistema de coordenadas (CRS)"
+        )
+        raise InvalidInput(
+            f"{why} y sus coordenadas{sample} no son longitud/latitud en Colombia. Indique el "
+            "CRS con --crs (p. ej. --crs 9377, 3116 o 4326).",
+            where="crs",
+        )
+
+    def _swapped(self, geoms: np.ndarray, rows: np.ndarray, swapped: np.ndarray) -> None:
+        index = int(np.flatnonzero(swapped)[0])
+        x0, y0, _, _ = shapely.bounds(geoms[index])
+        raise InvalidInput(
+            f"Latitud y longitud parecen invertidas en '{self.source.display}': "
+            f"{int(swapped.sum())} entidades, p. ej. la fila {rows[index]} tiene x={x0:.6g}, "
+            f"y={y0:.6g}, que solo cae en Colombia leído como (lat, lon). Corrija el orden de "
+            "los ejes (x = longitud, y = latitud) o importe con --swap-xy.",
+            where="geometry",
+        )
+
+    def clean(
+        self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
+    ) -> tuple[np.ndarray, pa.Array | None, dict[int, str]]:
+        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs."""
+        raw = wkb.to_numpy(zero_copy_only=False)
+        geoms, unreadable = parse_wkb(raw)
+        for index, reason in unreadable.items():
+            issues.rejected.setdefault(index, reason)
+        changed = bool(unreadable)
+        zm = has_zm(geoms)
+        if zm.any():
+            self.zm += int(zm.sum())
+            first = rows[np.flatnonzero(zm)[:3]]
+            self.summary.warnings[:] = [
+                w for w in self.summary.warnings if not w.startswith("Se descartaron las coord")
+            ]
+            self.summary.warn(
+                f"Se descartaron las coordenadas Z/M de {self.zm} entidades (p. ej. filas "
+                + ", ".join(str(r) for r in first)
+                + "): se guardan en 2D."
+            )
+            geoms = shapely.force_2d(geoms)
+            changed = True
+        if self.swap_xy:
+            geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
+            changed = True
+        if self.crs is None:
+            self._decide_crs(geoms, rows)
+        if self.crs.is_geographic:
+            live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+            fit = np.zeros(len(geoms), dtype=int)
+            fit[live] = lonlat_fit(shapely.bounds(geoms[live]))
+            if (fit == -1).any():
+                self._swapped(geoms, rows, fit == -1)
+            outside = live & (fit == 0)
+            issues.reject(outside, lambda i: "coordenadas fuera de Colombia")
+        reproject = self.srid != STORAGE_SRID
+        if reproject:
+            convert = transformer(self.crs.to_wkt())
+
+            def project(coords: np.ndarray) -> np.ndarray:
+                x, y = convert.transform(coords[:, 0], coords[:, 1])
+                return np.column_stack([x, y])
+
+            geoms = shapely.transform(geoms, project)
+            changed = True
+        if not self.crs.is_geographic:
+            minx, miny, maxx, maxy = self.colombia
+            box = shapely.bounds(geoms)
+            outside = ~np.isnan(box[:, 0]) & (
+                (box[:, 0] < minx) | (box[:, 2] > maxx) | (box[:, 1] < miny) | (box[:, 3] > maxy)
+            )
+            issues.reject(outside, lambda i: "coordenadas fuera de Colombia (en EPSG:9377)")
+        repairs: dict[int, str] = {}
+        points = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (POINT,)))
+        if len(points):
+            repairs.update(self.importer.polygons_from_points(geoms, points, data, issues))
+            changed = True
+        locate = None
+        if reproject:
+            locate = transformer(STORAGE_SRID, self.crs.to_wkt()).transform
+        geoms, repaired, rejected = polygonal(geoms, locate)
+        repairs.update(repaired)
+        for index, reason in rejected.items():
+            issues.rejected.setdefault(index, reason)
+        unchanged = not changed and not repaired and not rejected
+        return geoms, (wkb if unchanged else None), repairs
+
+
+def colombia_bounds_9377() -> tuple[float, float, float, float]:
+    """Colombia's lon/lat envelope (with islands) in EPSG:9377."""
+    west, south, east, north = COLOMBIA_LONLAT
+    return transformer(4326).transform_bounds(west, south, east, north, densify_pts=21)
+
+
+def crs_name(crs: CRS) -> str:
+    """`EPSG:nnnn` when the CRS has a code, else its name."""
+    code = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{code}" if code else crs.name
+
+
+def source_crs(source: VectorSource) -> CRS | None:
+    """The CRS the file declares, or None."""
+    info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
+    return CRS.from_user_input(info["crs"]) if info.get("crs") else None
