@@ -14,6 +14,7 @@ from statistics import fmean
 from django.db import connection
 
 from plan.models import FREQUENCY_DAYS, ActionStatus, StrategicPlan
+from plan.scope import AREA_TOLERANCE
 
 
 def attainment(baseline: float, target: float, value: float | None) -> float | None:
@@ -29,6 +30,18 @@ def _mean(values: list[float]) -> float | None:
     return round(fmean(values), 4) if values else None
 
 
+# A polygonal scope counts in a municipality or unit when they share more than the scope
+# tolerance (1 % of the smaller of the two areas): boundaries digitised at other scales leave
+# slivers along shared edges that must not roll an action into every neighbour. Lines and
+# points count wherever they enter the interior.
+_OVERLAPS = (
+    "ST_Intersects(a.geom, {other}.geom) AND CASE WHEN ST_Area(a.geom) > 0 "
+    "THEN ST_Area(ST_Intersection(a.geom, {other}.geom)) "
+    "> %s * LEAST(ST_Area(a.geom), ST_Area({other}.geom)) "
+    "ELSE NOT ST_Touches(a.geom, {other}.geom) END"
+)
+
+
 def _spatial_groups(plan_id: int, hydro_system: str) -> tuple[dict, dict]:
     """Action ids per municipality and per hydro unit their scope overlaps."""
     by_municipality: dict[str, list[int]] = defaultdict(list)
@@ -36,17 +49,15 @@ def _spatial_groups(plan_id: int, hydro_system: str) -> tuple[dict, dict]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT m.code || ' ' || m.name, a.id FROM plan_action a JOIN layers_municipality m "
-            "ON ST_Intersects(a.geom, m.geom) AND NOT ST_Touches(a.geom, m.geom) "
-            "WHERE a.plan_id = %s",
-            [plan_id],
+            f"ON {_OVERLAPS.format(other='m')} WHERE a.plan_id = %s",
+            [AREA_TOLERANCE, plan_id],
         )
         for key, action_id in cursor.fetchall():
             by_municipality[key].append(action_id)
         cursor.execute(
             "SELECT u.code || ' ' || u.name, a.id FROM plan_action a JOIN hydrology_hydrounit u "
-            "ON ST_Intersects(a.geom, u.geom) AND NOT ST_Touches(a.geom, u.geom) "
-            "WHERE a.plan_id = %s AND u.system = %s",
-            [plan_id, hydro_system],
+            f"ON {_OVERLAPS.format(other='u')} WHERE a.plan_id = %s AND u.system = %s",
+            [AREA_TOLERANCE, plan_id, hydro_system],
         )
         for key, action_id in cursor.fetchall():
             by_unit[key].append(action_id)
