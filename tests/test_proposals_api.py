@@ -123,7 +123,11 @@ def test_background_job_runs_on_the_queue(client, world, headers, database_url):
     deadline = time.monotonic() + 60
     while True:
         doc = client.get(queued["job"], headers=headers["ana"]).json()
-        if doc["status"] in ("done", "failed") or time.monotonic() > deadline:
+        # The run is stored before the worker marks the job itself succeeded: wait for both.
+        finished = doc["status"] == "failed" or (
+            doc["status"] == "done" and doc["job_status"] == "succeeded"
+        )
+        if finished or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert doc["status"] == "done", doc["message"]
