@@ -3,12 +3,14 @@
 A layer class (e.g. `TenureImporter`) says where rows go: table, natural key, columns and how
 each column's values are normalised. A schema class below it (e.g. `AnmTenures`) only maps
 the published field names onto those columns. `run_import` picks the schema that recognises
-the file and runs the template:
+the file and runs the template, all in one transaction:
 
-read (pyogrio, Arrow batches) -> map and convert attributes -> parse WKB, drop Z/M, check
-lon/lat, reproject to EPSG:9377, repair -> binary COPY into a TEMP staging table -> reject
-duplicate natural keys -> one INSERT ... ON CONFLICT DO UPDATE -> ImportBatch, all in one
-transaction. Memory stays flat: only one batch lives in Python at a time.
+read (pyogrio, Arrow batches, a thread ahead) -> map and convert attributes -> parse WKB, drop
+Z/M, check lon/lat, reproject to EPSG:9377, repair (layers.import_geometry) -> binary COPY
+into a TEMP staging table -> refuse duplicate natural keys -> one INSERT ... ON CONFLICT DO
+UPDATE counting inserted and updated -> ImportBatch. A large file into an empty table skips
+the staging table: it is COPYed straight in and its secondary indexes are rebuilt after.
+Memory stays flat: only a couple of batches live in Python at a time.
 """
 
 from __future__ import annotations
