@@ -34,7 +34,7 @@ def big_dem(size: int) -> Path:
         return out
     WORK.mkdir(parents=True, exist_ok=True)
     with rasterio.open(SAMPLE) as src:
-        transform = src.transform * src.transform.scale(src.width / size, src.height / size)
+        transform = src.transform @ src.transform.scale(src.width / size, src.height / size)
         profile = src.profile | {
             "width": size,
             "height": size,

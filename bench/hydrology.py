@@ -58,7 +58,7 @@ def resampled_dem(cells: float) -> Path:
         if out.exists():
             return out
         data = src.read(1, out_shape=(height, width), resampling=Resampling.bilinear, masked=True)
-        transform = src.transform * src.transform.scale(src.width / width, src.height / height)
+        transform = src.transform @ src.transform.scale(src.width / width, src.height / height)
         profile = src.profile | {
             "width": width,
             "height": height,

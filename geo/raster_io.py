@@ -62,7 +62,7 @@ def read_band(
             values = np.asarray(masked.filled(nodata if nodata is not None else np.nan))
             valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
             h0, w0 = (window.height, window.width) if window is not None else src.shape
-            transform = transform * Affine.scale(w0 / out_shape[1], h0 / out_shape[0])
+            transform = transform @ Affine.scale(w0 / out_shape[1], h0 / out_shape[0])
     return Band(
         values=values,
         valid=valid,
@@ -110,7 +110,7 @@ def cell_areas_km2(transform: Affine, crs: CRS, height: int, width: int) -> np.n
     nominal = dx * dy
     # Projected grids: divide by the areal scale factor at the grid centre (tiny for TM near
     # its origin, large for Web Mercator away from the equator).
-    cx, cy = transform * (width / 2.0, height / 2.0)
+    cx, cy = transform @ (width / 2.0, height / 2.0)
     try:
         lon, lat = Proj(crs)(cx, cy, inverse=True)
         factor = Proj(crs).get_factors(lon, lat).areal_scale
@@ -146,11 +146,11 @@ def _authalic_lat(lat_deg: np.ndarray) -> np.ndarray:
 
 def rowcol(transform: Affine, x: float, y: float) -> tuple[int, int]:
     """Row and column of the cell holding (x, y); may fall outside the grid."""
-    col, row = ~transform * (x, y)
+    col, row = ~transform @ (x, y)
     return int(math.floor(row)), int(math.floor(col))
 
 
 def cell_center(transform: Affine, row: int, col: int) -> tuple[float, float]:
     """Map coordinates of a cell centre."""
-    x, y = transform * (col + 0.5, row + 0.5)
+    x, y = transform @ (col + 0.5, row + 0.5)
     return float(x), float(y)

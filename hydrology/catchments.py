@@ -214,7 +214,7 @@ def derive_subcatchments(
     band = max(1, POLYGONIZE_CELLS // max(1, w))
     for top in range(0, h, band):
         chunk = labels[top : top + band]
-        transform = fdir.transform * Affine.translation(0, top)
+        transform = fdir.transform @ Affine.translation(0, top)
         for geom, value in rasterio.features.shapes(chunk, mask=chunk > 0, transform=transform):
             pieces[int(value) - 1].append(shape(geom))
     t = fdir.transform
@@ -225,7 +225,7 @@ def derive_subcatchments(
         merged = shapely.union_all(pieces[i]) if len(pieces[i]) > 1 else pieces[i][0]
         geom = MultiPolygon([merged]) if isinstance(merged, Polygon) else merged
         r, c = divmod(int(network.outlet_cells[i]), w)
-        x, y = t * (c + 0.5, r + 0.5)
+        x, y = t @ (c + 0.5, r + 0.5)
         code = codes[i]
         digits = code.split(".", 1)[1] if "." in code else ""
         d = int(network.next_down[i])

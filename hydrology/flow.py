@@ -252,7 +252,7 @@ def mask_polygon(
     mask: np.ndarray, transform: Affine, row_off: int = 0, col_off: int = 0
 ) -> MultiPolygon:
     """Vectorise the 1-cells of a uint8 mask window to a MultiPolygon (map coordinates)."""
-    wt = transform * Affine.translation(col_off, row_off)
+    wt = transform @ Affine.translation(col_off, row_off)
     polys: list[Polygon] = []
     for geom, value in rasterio.features.shapes(mask, mask=mask.astype(bool), transform=wt):
         if value == 1:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from affine import Affine
 from pyproj import CRS, Geod
-from rasterio.transform import from_origin
 
 from geo.raster_io import Band, cell_areas_km2
 from hydrology.catchments import derive_subcatchments, pfafstetter_codes
@@ -36,7 +35,12 @@ def make_dem(z: np.ndarray, valid: np.ndarray | None = None, crs: CRS = CRS_3116
     """Wrap an elevation array as a DEM with 100 m cells."""
     z = np.asarray(z, dtype=np.float32)
     valid = np.ones(z.shape, bool) if valid is None else valid
-    return Dem(elevation=z, valid=valid, transform=from_origin(*ORIGIN, CELL, CELL), crs=crs)
+    return Dem(
+        elevation=z,
+        valid=valid,
+        transform=Affine(CELL, 0.0, ORIGIN[0], 0.0, -CELL, ORIGIN[1]),
+        crs=crs,
+    )
 
 
 def condition(dem: Dem) -> tuple[FlowDirection, np.ndarray]:
@@ -62,7 +66,7 @@ def y_network() -> FlowDirection:
     return FlowDirection(
         codes=codes,
         valid=valid,
-        transform=from_origin(*ORIGIN, CELL, CELL),
+        transform=Affine(CELL, 0.0, ORIGIN[0], 0.0, -CELL, ORIGIN[1]),
         crs=CRS_3116,
         sinks=0,
     )
@@ -148,7 +152,7 @@ def test_accumulation_cells_and_km2_on_v_valley():
 
 def test_accumulation_uses_true_cell_areas_on_geographic_dem():
     z = v_valley(20, 9)
-    transform = from_origin(-74.0, 60.0, 0.01, 0.01)  # high latitude: cells shrink north
+    transform = Affine(0.01, 0.0, -74.0, 0.0, -0.01, 60.0)  # high latitude: cells shrink north
     dem = Dem(
         elevation=z.astype(np.float32),
         valid=np.ones(z.shape, bool),
