@@ -15,12 +15,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from django.db import connection  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.patches import Patch, PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 from shapely import wkb  # noqa: E402
 
 from delimitation.models import District  # noqa: E402
 from plan.models import Component, StrategicPlan  # noqa: E402
 from plan.progress import plan_progress  # noqa: E402
 from plan.purposes import PURPOSES  # noqa: E402
+from plan.scope import AREA_TOLERANCE  # noqa: E402
+
+# The map is read on an A4 page: 25 m of detail is below a printed pixel at district scale.
+SIMPLIFY_M = 25.0
+MAP_MARGIN_M = 30_000.0  # beyond the drawn extent, so clipped edges stay off the map
+LOWERCASE_ES = {"de", "del", "la", "las", "los", "el", "y", "e"}
 
 COMPONENT_COLOURS = {
     "minero": "#8c564b",
@@ -46,18 +54,31 @@ def dossier_data(district: District, today: dt.date | None = None) -> dict:
         [district.pk],
     )
     geom, area_ha, version, source = boundary[0] if boundary else (None, None, None, None)
+    # Slivers along shared edges (other digitising scales) are not municipalities of the district.
     municipalities = _rows(
-        "SELECT m.code, m.name, ST_Area(ST_Intersection(m.geom, d.geom)) / 1e4 "
+        "SELECT code, name, ha FROM (SELECT m.code, m.name, "
+        "ST_Area(ST_Intersection(m.geom, d.geom)) / 1e4 AS ha, "
+        "LEAST(ST_Area(m.geom), ST_Area(d.geom)) / 1e4 AS smaller "
         "FROM layers_municipality m JOIN delimitation_district_current d "
-        "ON ST_Intersects(m.geom, d.geom) WHERE d.id = %s ORDER BY 3 DESC",
-        [district.pk],
+        "ON ST_Intersects(m.geom, d.geom) WHERE d.id = %s) s "
+        "WHERE ha > %s * smaller ORDER BY ha DESC",
+        [district.pk, AREA_TOLERANCE],
+    )
+    # Map context: every municipality around the boundary, simplified to drawing resolution.
+    context = _rows(
+        "SELECT m.code, m.name, ST_AsBinary(ST_SimplifyPreserveTopology(ST_Intersection(m.geom, "
+        "ST_Expand(d.geom, %s)), %s)) FROM layers_municipality m "
+        "JOIN delimitation_district_current d ON ST_Intersects(m.geom, ST_Expand(d.geom, %s)) "
+        "WHERE d.id = %s",
+        [MAP_MARGIN_M, SIMPLIFY_M, MAP_MARGIN_M, district.pk],
     )
     references = {
         name: _rows(
-            f"SELECT ST_AsBinary(ST_Intersection(t.geom, d.geom)) FROM {table} t "
+            "SELECT ST_AsBinary(ST_SimplifyPreserveTopology(ST_Intersection(t.geom, d.geom), "
+            f"%s)) FROM {table} t "
             "JOIN delimitation_district_current d ON ST_Intersects(t.geom, d.geom) "
             "WHERE d.id = %s",
-            [district.pk],
+            [SIMPLIFY_M, district.pk],
         )
         for name, table in [
             ("Títulos mineros", "layers_miningtenure"),
@@ -68,9 +89,10 @@ def dossier_data(district: District, today: dt.date | None = None) -> dict:
     plan = StrategicPlan.objects.filter(district=district).order_by("-version").first()
     actions = (
         _rows(
-            "SELECT code, component, ST_AsBinary(geom) FROM plan_action WHERE plan_id = %s "
-            "ORDER BY code",
-            [plan.pk],
+            "SELECT code, component, scope_kind, "
+            "ST_AsBinary(ST_SimplifyPreserveTopology(geom, %s)) FROM plan_action "
+            "WHERE plan_id = %s ORDER BY code",
+            [SIMPLIFY_M, plan.pk],
         )
         if plan
         else []
@@ -84,48 +106,135 @@ def dossier_data(district: District, today: dt.date | None = None) -> dict:
         "source": source,
         "acts": list(district.acts.order_by("date")),
         "municipalities": municipalities,
+        "context": [(c, n, wkb.loads(bytes(g))) for c, n, g in context if g],
         "references": {k: [wkb.loads(bytes(r[0])) for r in v] for k, v in references.items()},
         "work_table": table,
         "delegates": list(table.delegates.select_related("organisation")) if table else [],
         "plan": plan,
-        "actions": [(c, comp, wkb.loads(bytes(g))) for c, comp, g in actions],
+        "actions": [(c, comp, kind, wkb.loads(bytes(g))) for c, comp, kind, g in actions],
         "progress": plan_progress(plan, today) if plan else None,
     }
 
 
+def title_es(name: str) -> str:
+    """DANE's upper-case names as written in Spanish text ('SANTA FÉ DE ANTIOQUIA' -> 'Santa
+    Fé de Antioquia')."""
+    words = name.lower().split()
+    return " ".join(
+        w if i and w in LOWERCASE_ES else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
+def _polygon_path(polygon) -> Path:
+    """A matplotlib path of a polygon with its holes (even-odd rings)."""
+    rings = [polygon.exterior, *polygon.interiors]
+    return Path.make_compound_path(*[Path(list(ring.coords), closed=True) for ring in rings])
+
+
 def _draw(ax, geometry, **style) -> None:
     for part in getattr(geometry, "geoms", [geometry]):
+        if part.is_empty:
+            continue
         if part.geom_type == "Polygon":
-            ax.fill(*part.exterior.xy, **style)
+            ax.add_patch(PathPatch(_polygon_path(part), **style))
         elif part.geom_type in ("LineString", "LinearRing"):
-            ax.plot(*part.xy, color=style.get("edgecolor", "k"))
+            ax.plot(*part.xy, color=style.get("edgecolor", "k"), linewidth=2)
         elif part.geom_type == "Point":
             ax.plot(part.x, part.y, "o", color=style.get("edgecolor", "k"))
         elif hasattr(part, "geoms"):
             _draw(ax, part, **style)
 
 
+def _scale_bar(ax, x0: float, x1: float, y0: float, y1: float) -> None:
+    """A round-length scale bar in the lower-left corner (EPSG:9377 is in metres)."""
+    target = (x1 - x0) / 5
+    length = max(s for s in (1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5) if s <= max(target, 1e3))
+    x, y = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    ax.plot([x, x + length], [y, y], color="k", linewidth=3, solid_capstyle="butt")
+    ax.text(x + length / 2, y + 0.012 * (y1 - y0), f"{length / 1e3:g} km", ha="center")
+
+
+REFERENCE_STYLES = {
+    "Títulos mineros": {"facecolor": "#d62728", "alpha": 0.35, "edgecolor": "#a01010"},
+    "Territorios étnicos": {"facecolor": "none", "edgecolor": "#6a3d9a", "hatch": "///"},
+    "Áreas protegidas": {"facecolor": "#2ca02c", "alpha": 0.3, "edgecolor": "#1b6e1b"},
+}
+
+
 def map_figure(data: dict):
-    """The boundary with its actions and reference layers, in EPSG:9377 metres."""
-    fig, ax = plt.subplots(figsize=(8.27, 7))
-    styles = {
-        "Títulos mineros": "#d62728",
-        "Territorios étnicos": "#9467bd",
-        "Áreas protegidas": "#2ca02c",
-    }
+    """The boundary with its municipalities, reference layers and actions (EPSG:9377)."""
+    fig = plt.figure(figsize=(8.27, 11.69))
+    ax = fig.add_axes((0.05, 0.22, 0.9, 0.7))
+    boundary = data["geom"]
+    if boundary is not None:
+        minx, miny, maxx, maxy = boundary.bounds
+        pad = 0.04 * max(maxx - minx, maxy - miny)
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+    else:
+        minx, miny, maxx, maxy = 0.0, 0.0, 1.0, 1.0
+    inside = {code for code, _, _ in data["municipalities"]}
+    for code, _, geometry in data["context"]:
+        _draw(ax, geometry, facecolor="#f2f2f2" if code in inside else "#fafafa",
+              edgecolor="#9a9a9a", linewidth=0.6, linestyle="--")  # fmt: skip
     for name, geometries in data["references"].items():
+        style = REFERENCE_STYLES[name]
         for geometry in geometries:
-            _draw(ax, geometry, facecolor=styles[name], alpha=0.25, edgecolor=styles[name])
-    for _, component, geometry in data["actions"]:
+            _draw(ax, geometry, linewidth=0.4, **style)
+    whole = []
+    for code, component, kind, geometry in data["actions"]:
+        if kind == "district":
+            whole.append(code)  # the whole district: drawing it would hide everything else
+            continue
         colour = COMPONENT_COLOURS.get(component, "#1f77b4")
-        _draw(ax, geometry, facecolor=colour, alpha=0.35, edgecolor=colour)
-    if data["geom"] is not None:
-        _draw(ax, data["geom"], facecolor="none", edgecolor="#1f4e79", linewidth=2)
-    ax.set_aspect("equal")
-    ax.set_title(f"{data['district'].name} — límite vigente (EPSG:9377)")
-    ax.ticklabel_format(useOffset=False, style="plain")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.5) for c in styles.values()]
-    ax.legend(handles, list(styles), loc="lower right", fontsize=8)
+        _draw(ax, geometry, facecolor=colour, alpha=0.12, edgecolor=colour, linewidth=1.8)
+        point = geometry.representative_point()
+        ax.annotate(code, (point.x, point.y), fontsize=7, color=colour, weight="bold",
+                    ha="center", va="center")  # fmt: skip
+    if boundary is not None:
+        _draw(ax, boundary, facecolor="none", edgecolor="#1f4e79", linewidth=2.2)
+    for code, name, geometry in data["context"]:
+        if code in inside:
+            label = geometry.intersection(boundary) if boundary is not None else geometry
+            point = label.representative_point() if not label.is_empty else None
+            if point is not None:
+                ax.annotate(title_es(name), (point.x, point.y), fontsize=8, ha="center",
+                            color="#333333", style="italic")  # fmt: skip
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    _scale_bar(ax, minx, maxx, miny, maxy)
+    ax.annotate("N ↑", (0.95, 0.95), xycoords="axes fraction", ha="center", fontsize=11,
+                weight="bold")  # fmt: skip
+    fig.text(0.05, 0.955, f"{data['district'].name}", fontsize=14, weight="bold")
+    fig.text(
+        0.05, 0.935,
+        f"Límite vigente (versión {data['version']}), municipios, capas de referencia y "
+        "acciones del plan — MAGNA-SIRGAS Origen Nacional (EPSG:9377)",
+        fontsize=8,
+    )  # fmt: skip
+    handles = [
+        Patch(facecolor="none", edgecolor="#1f4e79", linewidth=2, label="Límite del distrito"),
+        Patch(facecolor="#f2f2f2", edgecolor="#9a9a9a", linestyle="--", label="Municipios"),
+    ]
+    handles += [Patch(label=name, **style) for name, style in REFERENCE_STYLES.items()]
+    drawn = {component for _, component, kind, _ in data["actions"] if kind != "district"}
+    handles += [
+        Patch(
+            facecolor=COMPONENT_COLOURS[c.value],
+            alpha=0.5,
+            edgecolor=COMPONENT_COLOURS[c.value],
+            label=f"Acciones — componente {c.label.lower()}",
+        )  # fmt: skip
+        for c in Component
+        if c.value in drawn
+    ]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.05, 0.21), ncol=2,
+               fontsize=8, frameon=False)  # fmt: skip
+    if whole:
+        fig.text(0.05, 0.1, "Acciones con alcance en todo el distrito (no dibujadas): "
+                 + ", ".join(whole), fontsize=8)  # fmt: skip
     return fig
 
 
