@@ -145,17 +145,19 @@ def add_indicator(action: Action, data: dict, user: str) -> Indicator:
 
 def approval_gaps(plan: StrategicPlan) -> list[str]:
     """What stops approval: components without actions, actions without indicators or
-    without a responsible entity that has a delegate on the Mesa."""
+    without a responsible entity that has a delegate on the Mesa today."""
     gaps: list[str] = []
     actions = list(plan.actions.select_related("responsible").prefetch_related("indicators"))
     present = {a.component for a in actions}
     for component in Component:
         if component.value not in present:
             gaps.append(f"El componente {component.label} no tiene acciones.")
+    # A delegate whose designation ended no longer sits on the Mesa.
+    today = timezone.localdate()
     delegates = set(
-        Delegate.objects.filter(work_table__district=plan.district_id).values_list(
-            "organisation_id", flat=True
-        )
+        Delegate.objects.filter(work_table__district=plan.district_id, active_from__lte=today)
+        .exclude(active_to__lt=today)
+        .values_list("organisation_id", flat=True)
     )
     for action in actions:
         if not action.indicators.all():

@@ -91,3 +91,29 @@ def test_focal_point_sees_only_own_followups(staff):
 def test_admin_static_assets_are_served(client):
     assert client.get("/static/gis/js/OLMapWidget.js").status_code == 200
     assert client.get("/static/admin/css/base.css").status_code == 200
+
+
+def test_worktable_page_with_inline_delegates_renders_for_the_secretary(client, staff):
+    client.cookies.clear()
+    login = client.get("/admin/login/")
+    token = login.cookies.get("csrftoken") or client.cookies.get("csrftoken")
+    try:
+        page = client.post(
+            "/admin/login/?next=/admin/plan/worktable/add/",
+            data={
+                "username": "adm-secretaria",
+                "password": "clave-segura-123",
+                "csrfmiddlewaretoken": token,
+                "next": "/admin/plan/worktable/add/",
+            },
+            headers={"Referer": "http://testserver/admin/login/"},
+            follow_redirects=True,
+        )
+        assert page.status_code == 200
+        assert "Añadir Mesa de Trabajo Interinstitucional" in page.text
+        # Delegates and supporters are inline formsets of the Mesa.
+        assert 'name="delegates-TOTAL_FORMS"' in page.text
+        assert 'name="supporters-TOTAL_FORMS"' in page.text
+        assert "Directivo" in page.text and "Asesor" in page.text
+    finally:
+        client.cookies.clear()

@@ -348,14 +348,16 @@ def test_plan_story_on_the_uraba_sample(client, conn, world):
         in missing
     )
     assert len(missing) == 8  # seven actions without indicators, one entity without delegate
-    assert (
-        client.post(
-            f"{base}/worktable/delegates",
-            headers=secretary,
-            json={**person, "organisation": orgs["dabeiba"], "grade": "asesor"},
-        ).status_code
-        == 201
-    )
+    # A delegate whose designation has ended does not count; a current one does.
+    ended = {**person, "organisation": orgs["dabeiba"], "grade": "asesor"}
+    for extra in ({"active_from": "2025-01-01", "active_to": "2025-06-30"}, {}):
+        added = client.post(
+            f"{base}/worktable/delegates", headers=secretary, json={**ended, **extra}
+        )
+        assert added.status_code == 201, added.text
+        still = client.post(f"{base}/plan/approve", headers={**coordinator, "If-Match": etag})
+        gap = "La entidad responsable de INS-2 (ADAB-U) no tiene delegado en la Mesa de Trabajo."
+        assert (gap in still.json()["missing"]) is bool(extra)
     targets = {
         "MIN-1": (0, 20),
         "SOC-1": (0, 8),
@@ -505,7 +507,9 @@ def test_dossier_pdf_on_the_uraba_sample(client, story, tmp_path):
         ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True
     ).stdout
     assert "Resolución 40777 de prueba Urabá" in text
-    assert "05234" in text
+    # The district's seven municipalities, not the neighbours its edges brush.
+    listed = {line.split()[0] for line in text.splitlines() if line.strip()[:2] == "05"}
+    assert listed == set(MUNICIPALITIES)
 
 
 def test_geopackage_export_on_the_uraba_sample(client, story, conn, tmp_path):
