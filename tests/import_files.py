@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,10 @@ def write_zip(path: Path, files: dict[str, bytes]) -> Path:
 def shapefile_members(frame: gpd.GeoDataFrame, folder: Path, stem: str, **kwargs) -> dict:
     """Write a shapefile and return its members' bytes by file name."""
     folder.mkdir(parents=True, exist_ok=True)
-    pyogrio.write_dataframe(frame, folder / f"{stem}.shp", **kwargs)
+    with warnings.catch_warnings():
+        # Shapefiles cut field names to 10 characters, as published ones are.
+        warnings.filterwarnings("ignore", "Normalized/laundered field name", RuntimeWarning)
+        pyogrio.write_dataframe(frame, folder / f"{stem}.shp", **kwargs)
     return {p.name: p.read_bytes() for p in sorted(folder.glob(f"{stem}.*"))}
 
 
