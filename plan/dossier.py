@@ -19,7 +19,7 @@ from matplotlib.patches import Patch, PathPatch  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from shapely import wkb  # noqa: E402
 
-from delimitation.models import District  # noqa: E402
+from delimitation.models import BoundarySource, District  # noqa: E402
 from plan.models import Component, StrategicPlan  # noqa: E402
 from plan.progress import plan_progress  # noqa: E402
 from plan.purposes import PURPOSES  # noqa: E402
@@ -114,6 +114,15 @@ def dossier_data(district: District, today: dt.date | None = None) -> dict:
         "actions": [(c, comp, kind, wkb.loads(bytes(g))) for c, comp, kind, g in actions],
         "progress": plan_progress(plan, today) if plan else None,
     }
+
+
+SOURCE_ES = dict(BoundarySource.choices)
+
+
+def number_es(value: float, decimals: int = 1) -> str:
+    """A number as written in Colombia: 195.760,8."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def title_es(name: str) -> str:
@@ -269,8 +278,8 @@ def _summary_lines(data: dict) -> list[str]:
     lines = [
         f"Código: {district.code}    Tipo: {district.get_type_display()}    "
         f"Estado: {district.get_status_display()}",
-        f"Área: {data['area_ha'] or 0:,.1f} ha    Versión del límite: {data['version']} "
-        f"({data['source']})",
+        f"Área: {number_es(data['area_ha'] or 0)} ha    Versión del límite: {data['version']} "
+        f"({SOURCE_ES.get(data['source'], data['source'])})",
         "",
         "Actos administrativos:",
     ]
@@ -279,10 +288,16 @@ def _summary_lines(data: dict) -> list[str]:
         for a in data["acts"]
     ] or ["  (ninguno)"]
     lines += ["", "Municipios (ha dentro del distrito):"]
-    lines += [f"  {code} {name}: {ha:,.1f} ha" for code, name, ha in data["municipalities"]]
+    lines += [
+        f"  {code} {title_es(name)}: {number_es(ha)} ha"
+        for code, name, ha in data["municipalities"]
+    ]
     lines += ["", "Mesa de Trabajo Interinstitucional:"]
     lines += [
-        f"  {d.organisation} — {d.position} ({d.get_grade_display()})" for d in data["delegates"]
+        f"  {d.organisation} — {d.position} ({d.get_grade_display()}"
+        + (", principal)" if d.principal else ", suplente)")
+        + (f" — hasta el {d.active_to:%d/%m/%Y}" if d.active_to else "")
+        for d in data["delegates"]
     ] or ["  (no instalada)"]
     return lines
 
@@ -292,8 +307,9 @@ def _plan_lines(data: dict) -> list[str]:
     if not progress:
         return ["El distrito no tiene Plan Estratégico de Gestión."]
     lines = [
-        f"Plan versión {progress['plan']['version']} — estado {progress['plan']['status']}",
-        f"Avance general: {100 * (progress['attainment'] or 0):.1f} %",
+        f"Plan versión {progress['plan']['version']} — estado "
+        f"{data['plan'].get_status_display().lower()}",
+        f"Avance general: {number_es(100 * (progress['attainment'] or 0))} %",
         "",
     ]
     for component in Component:
@@ -303,7 +319,8 @@ def _plan_lines(data: dict) -> list[str]:
                 share = 100 * (action["attainment"] or 0)
                 lines.append(
                     f"  {action['code']} {action['title']} — {action['responsible']} — "
-                    f"propósitos {action['purposes']} — avance {share:.0f} %"
+                    f"propósitos {', '.join(map(str, action['purposes']))} — "
+                    f"avance {share:.0f} %"
                 )
     lines += ["", "Por propósito:"]
     for number, rolled in sorted(progress["by_purpose"].items(), key=lambda kv: int(kv[0])):

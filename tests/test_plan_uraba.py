@@ -510,6 +510,12 @@ def test_dossier_pdf_on_the_uraba_sample(client, story, tmp_path):
     # The district's seven municipalities, not the neighbours its edges brush.
     listed = {line.split()[0] for line in text.splitlines() if line.strip()[:2] == "05"}
     assert listed == set(MUNICIPALITIES)
+    assert "05234 Dabeiba: " in text and "(Dibujado)" in text  # Spanish, not DANE capitals
+    assert "hasta el 30/06/2025" in text  # the ended designation is shown as such
+    plan_text = subprocess.run(
+        ["pdftotext", "-f", "3", "-l", "3", str(pdf), "-"], capture_output=True, text=True
+    ).stdout
+    assert "estado aprobado" in plan_text and "propósitos 8, 11" in plan_text
 
 
 def test_geopackage_export_on_the_uraba_sample(client, story, conn, tmp_path):
