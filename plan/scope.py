@@ -51,26 +51,28 @@ def build_scope(district_id: int, spec: dict) -> Scope:
                 "Indique al menos una unidad hidrográfica.", where="scope.hydro_units"
             )
         found, ewkt = _one(
-            "SELECT count(*), ST_AsEWKT(ST_Multi(ST_Union(geom))) FROM hydrology_hydrounit "
-            "WHERE id = ANY(%s)",
+            "SELECT coalesce(array_agg(id), '{}'), ST_AsEWKT(ST_Multi(ST_Union(geom))) "
+            "FROM hydrology_hydrounit WHERE id = ANY(%s)",
             [unit_ids],
         )
-        if found != len(set(unit_ids)):
+        missing = sorted(set(unit_ids) - set(found))
+        if missing:
             raise Unprocessable(
-                f"Unidades hidrográficas inexistentes en {sorted(set(unit_ids))}.",
-                where="scope.hydro_units",
+                f"No existen las unidades hidrográficas {missing}.", where="scope.hydro_units"
             )
     elif kind == ScopeKind.MUNICIPALITIES:
         if not codes:
             raise Unprocessable("Indique al menos un municipio.", where="scope.municipalities")
         found, ewkt = _one(
-            "SELECT count(*), ST_AsEWKT(ST_Multi(ST_Union(geom))) FROM layers_municipality "
-            "WHERE code = ANY(%s)",
+            "SELECT coalesce(array_agg(code), '{}'), ST_AsEWKT(ST_Multi(ST_Union(geom))) "
+            "FROM layers_municipality WHERE code = ANY(%s)",
             [codes],
         )
-        if found != len(set(codes)):
+        missing = sorted(set(codes) - set(found))
+        if missing:
             raise Unprocessable(
-                f"Municipios inexistentes entre {sorted(set(codes))}.", where="scope.municipalities"
+                "No existen los municipios (códigos DIVIPOLA) " + ", ".join(missing) + ".",
+                where="scope.municipalities",
             )
     else:
         geometry = spec.get("geometry")

@@ -319,6 +319,14 @@ def test_plan_story_on_the_uraba_sample(client, conn, world):
     assert listed == expected_ethnic and len(listed) >= 3
     assert "Chaquenoda" in listed
 
+    unknown = action(
+        "MIN-3", "minero", {"kind": "municipalities", "municipalities": ["05234", "5999"]}
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == "No existen los municipios (códigos DIVIPOLA) 05999."
+    no_unit = action("MIN-3", "minero", {"kind": "hydro_units", "hydro_units": [sucio, -1]})
+    assert no_unit.json()["detail"] == "No existen las unidades hidrográficas [-1]."
+
     # Río León is half outside the district: refused, naming the hectares outside.
     leon = _unit_id(conn, "rio-leon")
     outside = action("MIN-2", "minero", {"kind": "hydro_units", "hydro_units": [leon]})
