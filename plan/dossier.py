@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from django.db import connection  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Patch, PathPatch  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from shapely import wkb  # noqa: E402
@@ -140,18 +141,30 @@ def _polygon_path(polygon) -> Path:
     return Path.make_compound_path(*[Path(list(ring.coords), closed=True) for ring in rings])
 
 
-def _draw(ax, geometry, **style) -> None:
-    for part in getattr(geometry, "geoms", [geometry]):
-        if part.is_empty:
-            continue
-        if part.geom_type == "Polygon":
-            ax.add_patch(PathPatch(_polygon_path(part), **style))
-        elif part.geom_type in ("LineString", "LinearRing"):
-            ax.plot(*part.xy, color=style.get("edgecolor", "k"), linewidth=2)
-        elif part.geom_type == "Point":
-            ax.plot(part.x, part.y, "o", color=style.get("edgecolor", "k"))
-        elif hasattr(part, "geoms"):
-            _draw(ax, part, **style)
+def _polygons(geometry) -> list:
+    """The polygons of any geometry; lines and points are drawn apart."""
+    if geometry.is_empty:
+        return []
+    if geometry.geom_type == "Polygon":
+        return [geometry]
+    return [p for part in getattr(geometry, "geoms", []) for p in _polygons(part)]
+
+
+def _draw(ax, geometries, **style) -> None:
+    """Draw geometries with one style: polygons as one collection (hundreds of reference
+    shapes draw in one pass instead of one patch each)."""
+    geometries = geometries if isinstance(geometries, list) else [geometries]
+    polygons = [p for g in geometries for p in _polygons(g)]
+    if polygons:
+        patches = [PathPatch(_polygon_path(p)) for p in polygons]
+        ax.add_collection(PatchCollection(patches, **style), autolim=False)
+    colour = style.get("edgecolor", "k")
+    for geometry in geometries:
+        for part in getattr(geometry, "geoms", [geometry]):
+            if part.geom_type in ("LineString", "LinearRing"):
+                ax.plot(*part.xy, color=colour, linewidth=2)
+            elif part.geom_type == "Point":
+                ax.plot(part.x, part.y, "o", color=colour)
 
 
 def _scale_bar(ax, x0: float, x1: float, y0: float, y1: float) -> None:
@@ -182,13 +195,12 @@ def map_figure(data: dict):
     else:
         minx, miny, maxx, maxy = 0.0, 0.0, 1.0, 1.0
     inside = {code for code, _, _ in data["municipalities"]}
-    for code, _, geometry in data["context"]:
-        _draw(ax, geometry, facecolor="#f2f2f2" if code in inside else "#fafafa",
-              edgecolor="#9a9a9a", linewidth=0.6, linestyle="--")  # fmt: skip
+    for fill, own in (("#f2f2f2", True), ("#fafafa", False)):
+        shapes = [g for code, _, g in data["context"] if (code in inside) is own]
+        _draw(ax, shapes, facecolor=fill, edgecolor="#9a9a9a", linewidth=0.6, linestyle="--")
     for name, geometries in data["references"].items():
         style = REFERENCE_STYLES[name]
-        for geometry in geometries:
-            _draw(ax, geometry, linewidth=0.4, **style)
+        _draw(ax, geometries, linewidth=0.4, **style)
     whole = []
     for code, component, kind, geometry in data["actions"]:
         if kind == "district":
@@ -208,9 +220,15 @@ def map_figure(data: dict):
             if point is not None:
                 ax.annotate(title_es(name), (point.x, point.y), fontsize=8, ha="center",
                             color="#333333", style="italic")  # fmt: skip
+    # Widen the short side so the extent fills the axes at one metre per metre.
+    width_in, height_in = fig.get_size_inches() * ax.get_position().size
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half_x = max(maxx - minx, (maxy - miny) * width_in / height_in) / 2
+    half_y = half_x * height_in / width_in
+    minx, maxx, miny, maxy = cx - half_x, cx + half_x, cy - half_y, cy + half_y
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
     _scale_bar(ax, minx, maxx, miny, maxy)
