@@ -117,3 +117,24 @@ def test_worktable_page_with_inline_delegates_renders_for_the_secretary(client, 
         assert "Directivo" in page.text and "Asesor" in page.text
     finally:
         client.cookies.clear()
+
+
+def test_audit_log_is_readable_by_admins_only(client, staff):
+    from django.contrib.admin.sites import site
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    from layers.models import AuditEntry
+
+    model_admin = site._registry[AuditEntry]
+    request = RequestFactory().get("/admin/layers/auditentry/")
+    request.user = staff["secretary"]
+    assert not model_admin.has_view_permission(request)
+    admin_user, _ = User.objects.get_or_create(username="adm-admin")
+    admin_user.is_superuser = True
+    admin_user.is_staff = True
+    admin_user.save()
+    request.user = admin_user
+    assert model_admin.has_view_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
