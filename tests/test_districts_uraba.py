@@ -23,6 +23,7 @@ IMPORTS = [
     ("ethnic_territories", "uraba/resguardos_oficial.geojson", {}),
     ("ethnic_territories", "uraba/comunidades_negras_oficial.geojson", {"skip_rejected": True}),
     ("mining_tenures", "uraba/titulos_mineros.geojson", {}),
+    ("mining_hotspots", "uraba/hotspots_sinteticos.geojson", {}),
 ]
 TABLES = {
     "departments": "layers_department",
@@ -31,6 +32,7 @@ TABLES = {
     "protected_areas": "layers_protectedarea",
     "ethnic_territories": "layers_ethnicterritory",
     "mining_tenures": "layers_miningtenure",
+    "mining_hotspots": "layers_mininghotspot",
 }
 
 
@@ -114,6 +116,30 @@ def test_uraba_gold_municipalities_validation(conn, uraba):
     assert all(
         f.figures["consulta_previa"] for f in report.findings if f.code == "ethnic_territory_inside"
     )
+    # Hotspots and titles straddling the boundary, recomputed independently.
+    for table, code in (
+        ("layers_mininghotspot", "hotspot_partly_outside"),
+        ("layers_miningtenure", "tenure_partly_outside"),
+    ):
+        straddling = {
+            row[0]: row[1]
+            for row in conn.execute(
+                f"""
+                WITH b AS (SELECT ST_SetSRID(ST_GeomFromWKB(%(g)s), 9377) AS geom)
+                SELECT t.id, ST_Area(ST_Difference(t.geom, b.geom)) / 1e4,
+                       ST_Area(ST_Intersection(t.geom, b.geom)) / 1e4
+                FROM {table} t, b WHERE ST_Intersects(t.geom, b.geom)
+                """,
+                g,
+            ).fetchall()
+            if row[1] >= 0.0001 and row[2] >= 0.0001
+        }
+        found = {
+            f.figures["id"]: f.figures["outside_ha"] for f in report.findings if f.code == code
+        }
+        assert found.keys() == straddling.keys(), code
+        for key, ha in straddling.items():
+            assert found[key] == pytest.approx(ha, abs=1e-3)
     # Neighbouring municipalities share edges exactly: any sliver is under 1 %.
     assert all(f.figures["percent"] < 1 for f in report.findings if f.code == "municipality_sliver")
 
