@@ -468,12 +468,17 @@ class Importer:
             statement = f"COPY {self.table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
         else:
             statement = f"COPY {STAGE} FROM STDIN (FORMAT BINARY)"
-        with cursor.copy(statement) as copy:
-            copy.write(pgcopy.HEADER)
-            # Reading and repairing the next batch overlaps with PostgreSQL ingesting this one.
-            for buffer in ahead(encoded(), depth=2):
+        if direct:
+            # Foreign keys checked at the end of each batch's COPY, while the next batch is
+            # prepared, instead of all at once (serially) before the indexes are rebuilt.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # One COPY per batch: reading and repairing the next batch overlaps with PostgreSQL
+        # ingesting (and checking) this one.
+        for buffer in ahead(encoded(), depth=2):
+            with cursor.copy(statement) as copy:
+                copy.write(pgcopy.HEADER)
                 copy.write(buffer)
-            copy.write(pgcopy.TRAILER)
+                copy.write(pgcopy.TRAILER)
         if summary.read == 0:
             raise InvalidInput(f"El archivo '{summary.file}' no tiene entidades.", where="path")
 
