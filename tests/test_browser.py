@@ -187,6 +187,13 @@ def test_workspace_draws_validates_and_saves_a_version(browser, live_server, map
         "type": "Polygon",
         "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
     }
+    for code, x in (("visor-cuenca-a", X0), ("visor-cuenca-b", X0 + 10_000)):
+        db.execute(
+            "INSERT INTO hydrology_hydrounit (system, code, name, level, area_ha, geom) VALUES "
+            "('pomca', %s, %s, 1, 13000, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 9377))) "
+            "ON CONFLICT DO NOTHING",
+            [code, f"Cuenca {code[-1]}", x, Y0, x + 10_000, Y0 + 13_000],
+        )
     created = httpx.post(
         live_server + "/api/v1/districts",
         headers=auth,
@@ -223,8 +230,30 @@ def test_workspace_draws_validates_and_saves_a_version(browser, live_server, map
     page.wait_for_function("window.dmLastReport !== undefined", timeout=30_000)
     report = page.evaluate("window.dmLastReport")
     assert "valid" in report and isinstance(report["findings"], list)
-    status = page.inner_text("#validation")
-    assert status in ("Límite válido.", "El límite tiene errores.")
+    page.wait_for_function(
+        "['Límite válido.', 'El límite tiene errores.'].includes("
+        "document.getElementById('validation').textContent)",
+        timeout=30_000,
+    )
+    # Snap to watersheds: the drawing cuts the two test basins; the button replaces it with
+    # the union of the units more than half inside, and the new report has integrity 1.0.
+    page.wait_for_function(
+        "window.dmLastReport.watershed && window.dmLastReport.watershed.snap.geometry "
+        "&& !document.getElementById('snap-watersheds').disabled",
+        timeout=30_000,
+    )
+    snap = page.evaluate("window.dmLastReport.watershed.snap")
+    assert snap["unit_ids"] and snap["area_ha"] > 0
+    page.click("#snap-watersheds")
+    # Earlier debounced validations may still answer: wait for the report of the snapped shape.
+    page.wait_for_function(
+        "([ha]) => window.dmLastReport && Math.abs(window.dmLastReport.area_ha - ha) < ha * 1e-3",
+        arg=[snap["area_ha"]],
+        timeout=30_000,
+    )
+    snapped = page.evaluate("window.dmLastReport")
+    assert snapped["watershed"]["integrity"] == pytest.approx(1.0, abs=1e-3)
+    assert snapped["area_ha"] == pytest.approx(snap["area_ha"], rel=1e-3)
     page.fill("#comment", "Ajuste dibujado en el navegador")
     page.click("#save-version")
     page.wait_for_function("document.getElementById('save-status').textContent.length > 0")
@@ -236,3 +265,4 @@ def test_workspace_draws_validates_and_saves_a_version(browser, live_server, map
     assert "guardada" in saved, saved
     assert versions >= 2
     page.close()
+    db.execute("DELETE FROM hydrology_hydrounit WHERE code LIKE 'visor-cuenca-%%'")

@@ -59,6 +59,11 @@
       if (!response.ok) { $("validation").textContent = report.detail || "No se pudo validar."; return; }
       showFindings(report);
       window.dmLastReport = report;
+      const snap = report.watershed && report.watershed.snap;
+      $("snap-watersheds").disabled = !(snap && snap.geometry);
+      $("snap-watersheds").title = snap && snap.geometry
+        ? "Ajustar a " + snap.unit_ids.length + " unidad(es) hidrográfica(s) completas (" + snap.area_ha + " ha)"
+        : "Ninguna unidad hidrográfica queda más de la mitad dentro del dibujo";
     } catch (e) {
       $("validation").textContent = "La validación no está disponible.";
     }
@@ -87,18 +92,31 @@
     district = { code: code, etag: response.headers.get("ETag") };
     district.etag = district.etag || doc.etag;
     const geometry = (doc.boundary && doc.boundary.geometry) || doc.geometry;
-    if (geometry && draw) {
-      draw.clear();
-      const polygons = geometry.type === "MultiPolygon" ? geometry.coordinates : [geometry.coordinates];
-      // terra-draw refuses coordinates with more than 9 decimals: 7 keep ~1 cm.
-      const round = (c) => [Math.round(c[0] * 1e7) / 1e7, Math.round(c[1] * 1e7) / 1e7];
-      const features = polygons.map((rings) => ({ type: "Feature", geometry: { type: "Polygon",
-        coordinates: rings.map((ring) => ring.map(round)) }, properties: { mode: "polygon" } }));
-      draw.addFeatures(features);
-      const xs = [], ys = [];
-      polygons.forEach((p) => p[0].forEach(([x, y]) => { xs.push(x); ys.push(y); }));
-      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 40, duration: 0 });
-    }
+    if (geometry && draw) loadGeometry(geometry);
+    scheduleValidation();
+  });
+
+  // Replace the drawing with a (Multi)Polygon and frame it.
+  function loadGeometry(geometry) {
+    draw.clear();
+    const polygons = geometry.type === "MultiPolygon" ? geometry.coordinates : [geometry.coordinates];
+    // terra-draw refuses coordinates with more than 9 decimals: 7 keep ~1 cm.
+    const round = (c) => [Math.round(c[0] * 1e7) / 1e7, Math.round(c[1] * 1e7) / 1e7];
+    const features = polygons.map((rings) => ({ type: "Feature", geometry: { type: "Polygon",
+      coordinates: rings.map((ring) => ring.map(round)) }, properties: { mode: "polygon" } }));
+    draw.addFeatures(features);
+    const xs = [], ys = [];
+    polygons.forEach((p) => p[0].forEach(([x, y]) => { xs.push(x); ys.push(y); }));
+    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 40, duration: 0 });
+  }
+
+  // Snap to watersheds: the validation's suggested boundary, the union of the hydrographic
+  // units more than half inside the drawing (whole units, so integrity becomes 1.0).
+  $("snap-watersheds").addEventListener("click", () => {
+    const report = window.dmLastReport || {};
+    const snap = report.watershed && report.watershed.snap;
+    if (!snap || !snap.geometry || !draw) return;
+    loadGeometry(snap.geometry);
     scheduleValidation();
   });
 
