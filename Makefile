@@ -79,7 +79,8 @@ run: samples static
 	@echo "  Capas:                http://$(HOST):$(PORT)/api/v1/layers"
 	@echo "  WFS (QGIS):           http://$(HOST):$(PORT)/wfs"
 	@echo "  OGC API - Features:   http://$(HOST):$(PORT)/ogc"
-	@echo "  Visor:                http://$(HOST):$(PORT)/map"
+	@echo "  Visor:                http://$(HOST):$(PORT)/map   (para insertar: /map/embed)"
+	@echo "  Espacio de trabajo:   http://$(HOST):$(PORT)/workspace"
 	@echo "  Administración:       http://$(HOST):$(PORT)/admin  (cree un usuario: .venv/bin/distritos user add NOMBRE --role admin)"
 	@echo ""
 	$(VENV)/bin/uvicorn app.main:asgi --factory --host $(HOST) --port $(PORT) --workers $(WORKERS)
