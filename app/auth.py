@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from geo.errors import Forbidden, Unauthorized
@@ -116,3 +117,8 @@ def require_role(principal: Principal, allowed: frozenset[str] | set[str], what:
     require_authenticated(principal)
     if not (principal.roles & set(allowed)):
         raise Forbidden(f"Su rol no permite {what}.")
+
+
+# The caller as a route parameter: `principal: Caller`. One alias for every router (module
+# level, so FastAPI resolves it from string annotations).
+Caller = Annotated[Principal, Depends(current_principal)]

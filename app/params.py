@@ -72,3 +72,9 @@ def feature_params(
         else None,
         filters=filters,
     )
+
+
+# Output CRS of single resources (districts, proposals): 4326 unless asked.
+Crs = Annotated[
+    str | None, Query(description="CRS de salida: 4326 (defecto), 9377, 4686, 3116, 3857")
+]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import Principal, current_principal
+from app.auth import Caller, Principal
 from app.ogc import collections as docs
 from app.ogc import html, writing
 from app.ogc.formats import Part, by_name, find_format, stream_geojson
@@ -23,7 +23,6 @@ from layers.gml import SrsName, parse_srs_name
 from layers.registry import all_layers
 
 GEOJSON = "application/geo+json"
-Caller = Annotated[Principal, Depends(current_principal)]
 Params = Annotated[ItemsParams, Depends(items_params)]
 
 

@@ -13,13 +13,14 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import Principal, current_principal, require_authenticated
+from app.auth import Caller, Principal, require_authenticated
+from app.params import Crs
 from delimitation import districts, lifecycle, versions
 from delimitation import overlay_queries as q
 from delimitation.boundary_files import read_boundary
@@ -34,8 +35,6 @@ from layers.registry import ANONYMOUS, VIEWER
 
 PUBLIC_ROLES = {ANONYMOUS, VIEWER}
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Caller = Annotated[Principal, Depends(current_principal)]
-Crs = Annotated[str | None, Query(description="CRS de salida (4326 por defecto)")]
 
 
 class _Body(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from psycopg import sql
 from pydantic import BaseModel, Field
 
 from app.auth import Principal, current_principal
+from app.params import Crs
 from app.rest.layers import GEOJSON, readable_layer
 from geo.crs import WGS84, parse_srid
 from geo.errors import NotFound
@@ -18,10 +19,6 @@ from hydrology import catchment_service, topology
 from hydrology.metrics import unit_water_metrics
 from layers import queries
 from layers.registry import ANONYMOUS, VIEWER
-
-CrsParam = Annotated[
-    str | None, Query(description="CRS de salida: 4326 (defecto), 9377, 4686, 3116, 3857")
-]
 
 
 class CatchmentRequest(BaseModel):
@@ -68,7 +65,7 @@ def router() -> APIRouter:
         unit_id: int,
         request: Request,
         principal: Annotated[Principal, Depends(current_principal)],
-        crs: CrsParam = None,
+        crs: Crs = None,
     ) -> JSONResponse:
         out_srid = parse_srid(crs) if crs else WGS84
         with request.app.state.db.connection() as conn:
@@ -131,7 +128,7 @@ def router() -> APIRouter:
         unit_id: int,
         request: Request,
         principal: Annotated[Principal, Depends(current_principal)],
-        crs: CrsParam = None,
+        crs: Crs = None,
     ) -> JSONResponse:
         return network("upstream", unit_id, request, principal, crs)
 
@@ -144,7 +141,7 @@ def router() -> APIRouter:
         unit_id: int,
         request: Request,
         principal: Annotated[Principal, Depends(current_principal)],
-        crs: CrsParam = None,
+        crs: Crs = None,
     ) -> JSONResponse:
         return network("downstream", unit_id, request, principal, crs)
 

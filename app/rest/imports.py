@@ -7,14 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import Principal, current_principal, require_role
+from app.auth import Caller, require_role
 from layers.registry import ADMIN, ANALYST, COORDINATOR, get_layer
 
 IMPORTERS = frozenset({ANALYST, COORDINATOR, ADMIN})
-Caller = Annotated[Principal, Depends(current_principal)]
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -7,11 +7,11 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Response
+from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.auth import Principal, current_principal, require_authenticated, require_role
+from app.auth import Caller, Principal, require_authenticated, require_role
 from geo.errors import Forbidden, NotFound
 from layers.registry import ADMIN, COORDINATOR, FOCAL_POINT, MESA_SECRETARY
 
@@ -19,7 +19,6 @@ PLAN_EDITORS = frozenset({MESA_SECRETARY, COORDINATOR, ADMIN})
 APPROVERS = frozenset({COORDINATOR, ADMIN})
 REPORT_ANY = frozenset({MESA_SECRETARY, COORDINATOR, ADMIN})
 PUBLISHED = {"approved", "in_execution", "closed"}
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
 class OrganisationIn(BaseModel):

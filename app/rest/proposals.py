@@ -13,12 +13,13 @@ import os
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import Principal, current_principal, require_role
+from app.auth import Caller, require_role
+from app.params import Crs
 from app.rest.districts import rules_from_env
 from delimitation import districts, engine, jobs, lifecycle
 from geo.crs import WGS84, parse_srid
@@ -51,11 +52,6 @@ async def embedded_worker(app: FastAPI):
 
 def _out_srid(crs: str | None) -> int:
     return parse_srid(crs) if crs else WGS84
-
-
-# Module level: FastAPI resolves these (string) annotations in the module's globals.
-Caller = Annotated[Principal, Depends(current_principal)]
-Crs = Annotated[str | None, Query(description="CRS de salida (4326 por defecto)")]
 
 
 def router() -> APIRouter:

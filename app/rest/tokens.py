@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.auth import Principal, current_principal, require_authenticated
+from app.auth import Caller, require_authenticated
 from geo.errors import NotFound
 from layers.registry import ADMIN
-
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
 class TokenIn(BaseModel):
