@@ -22,8 +22,6 @@ import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from _servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -123,50 +123,6 @@ def database() -> str:
 # ---- servers ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"el servidor terminó: {url}")
-        try:
-            parsed = urlparse(url)
-            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
-            conn.request("GET", parsed.path + ("?" + parsed.query if parsed.query else ""))
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"el servidor no respondió: {url}")
-
-
-@contextlib.contextmanager
-def _serve(cmd: list[str], env: dict, probe: str, cwd: str | None = None):
-    process = subprocess.Popen(
-        cmd,
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait(probe, process)
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def _uvicorn(venv: Path, app: str, port: int, *extra: str) -> list[str]:
     return [
         str(venv / "bin" / "uvicorn"),
@@ -187,10 +143,10 @@ def _uvicorn(venv: Path, app: str, port: int, *extra: str) -> list[str]:
 @contextlib.contextmanager
 def ours(url: str):
     """The service under uvicorn (one worker)."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=url)
     base = f"http://127.0.0.1:{port}"
-    with _serve(
+    with serve(
         _uvicorn(ROOT / ".venv", "app.main:asgi", port, "--factory"), env, f"{base}/healthz"
     ):
         yield base
@@ -206,10 +162,10 @@ def _venv(path: Path, *packages: str) -> None:
 def tipg(url: str):
     """tipg 1.x on the same database (its own venv)."""
     _venv(TIPG, "tipg>=1,<2", "uvicorn")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=url, TIPG_DB_SCHEMAS='["public"]')
     base = f"http://127.0.0.1:{port}"
-    with _serve(_uvicorn(TIPG, "tipg.main:app", port), env, f"{base}/collections"):
+    with serve(_uvicorn(TIPG, "tipg.main:app", port), env, f"{base}/collections"):
         yield base
 
 
@@ -256,7 +212,7 @@ resources:
 def pygeoapi(url: str):
     """pygeoapi (PostgreSQL provider, Starlette app) on the same table (its own venv)."""
     _venv(PYGEOAPI, "pygeoapi", "psycopg2-binary", "sqlalchemy", "geoalchemy2", "uvicorn")
-    port = _free_port()
+    port = free_port()
     parsed = urlparse(url)
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "pygeoapi.yml"
@@ -286,7 +242,7 @@ def pygeoapi(url: str):
         env = dict(os.environ, PYGEOAPI_CONFIG=str(config), PYGEOAPI_OPENAPI=str(openapi))
         base = f"http://127.0.0.1:{port}"
         cmd = _uvicorn(PYGEOAPI, "pygeoapi.starlette_app:APP", port)
-        with _serve(cmd, env, f"{base}/collections?f=json", cwd=folder):
+        with serve(cmd, env, f"{base}/collections?f=json", cwd=folder):
             yield base
 
 
@@ -346,7 +302,7 @@ def mapserver(url: str):
         root = Path(folder)
         # Python's CGI handler drops to `nobody` when run as root: let it read the mapfile.
         root.chmod(0o755)
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}/cgi-bin/mapserv"
         (root / "wfs.map").write_text(MAPFILE.format(conn=conn, online=base))
         cgi = root / "cgi-bin"
@@ -359,7 +315,13 @@ def mapserver(url: str):
             f"#!/bin/sh\nexport MAPSERVER_CONFIG_FILE={config}\nexec /usr/lib/cgi-bin/mapserv\n"
         )
         script.chmod(0o755)
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--cgi-server", str(port), folder]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).with_name("_servers.py")),
+            "--cgi-server",
+            str(port),
+            folder,
+        ]
         # The Python wheels (pyproj, pyogrio) point PROJ/GDAL at their own newer data; the
         # system MapServer needs the system's.
         env = {
@@ -367,25 +329,8 @@ def mapserver(url: str):
             for k, v in os.environ.items()
             if k not in ("PROJ_DATA", "PROJ_LIB", "GDAL_DATA", "GDAL_DRIVER_PATH")
         }
-        with _serve(cmd, env, f"{base}?SERVICE=WFS&REQUEST=GetCapabilities"):
+        with serve(cmd, env, f"{base}?SERVICE=WFS&REQUEST=GetCapabilities"):
             yield base
-
-
-def cgi_server(port: int, folder: str) -> None:
-    """A threaded HTTP server running CGI scripts of folder/cgi-bin (for MapServer)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from http.server import CGIHTTPRequestHandler, ThreadingHTTPServer
-
-    os.chdir(folder)
-
-    class Quiet(CGIHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    ThreadingHTTPServer(("127.0.0.1", port), Quiet).serve_forever()
 
 
 # ---- measurements -------------------------------------------------------------------------
@@ -472,11 +417,7 @@ def line(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cgi-server", nargs=2, metavar=("PORT", "FOLDER"))
-    args = parser.parse_args()
-    if args.cgi_server:
-        cgi_server(int(args.cgi_server[0]), args.cgi_server[1])
-        return
+    parser.parse_args()
     url = database()
     import psycopg
 

@@ -17,12 +17,13 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -151,12 +152,6 @@ def _load_process(base: str, rate: float, seconds: float, token: str, seed: int)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (Dockerfile)")
@@ -180,7 +175,7 @@ def main() -> None:
     user.groups.add(Group.objects.get_or_create(name="analyst")[0])
     token = ApiToken.issue(user, "bench/load.py")[1]
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,

@@ -29,8 +29,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from _servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -179,49 +179,10 @@ def tile_list(url: str, n: int = TILES, seed: int = 977) -> list[tuple[str, int,
 # ---- servers ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"el servidor terminó: {url}")
-        try:
-            parsed = urlparse(url)
-            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
-            conn.request("GET", parsed.path + ("?" + parsed.query if parsed.query else ""))
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"el servidor no respondió: {url}")
-
-
-@contextlib.contextmanager
-def _serve(cmd: list[str], env: dict, probe: str):
-    process = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        _wait(probe, process)
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def ours(url: str, cache: bool):
     """The service under uvicorn with WORKERS workers."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=url, DM_TILE_CACHE="on" if cache else "off")
     cmd = [
         str(ROOT / ".venv" / "bin" / "uvicorn"),
@@ -238,7 +199,7 @@ def ours(url: str, cache: bool):
         "--no-access-log",
     ]
     base = f"http://127.0.0.1:{port}"
-    with _serve(cmd, env, base + "/healthz"):
+    with serve(cmd, env, base + "/healthz"):
         yield lambda layer, z, x, y: f"{base}/tiles/{layer}/{z}/{x}/{y}.pbf"
 
 
@@ -259,7 +220,7 @@ def tipg(url: str):
     from layers.registry import get_layer
 
     tipg_python()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=url, TIPG_DB_SCHEMAS='["public"]')
     cmd = [
         str(TIPG / "bin" / "uvicorn"),
@@ -283,7 +244,7 @@ def tipg(url: str):
             f"?properties={COLUMNS[layer]}"
         )
 
-    with _serve(cmd, env, base + "/collections"):
+    with serve(cmd, env, base + "/collections"):
         yield tile_url
 
 
@@ -355,8 +316,14 @@ def mapserver(url: str):
             f"export MAPSERVER_CONFIG_FILE={config}\nexec /usr/lib/cgi-bin/mapserv\n"
         )
         script.chmod(0o755)
-        port = _free_port()
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--cgi-server", str(port), folder]
+        port = free_port()
+        cmd = [
+            sys.executable,
+            str(Path(__file__).with_name("_servers.py")),
+            "--cgi-server",
+            str(port),
+            folder,
+        ]
         base = f"http://127.0.0.1:{port}/cgi-bin/mapserv"
 
         def tile_url(layer, z, x, y):
@@ -364,25 +331,8 @@ def mapserver(url: str):
                 f"{base}?mode=tile&tilemode=gmap&tile={x}+{y}+{z}&layers={layer}&map.imagetype=mvt"
             )
 
-        with _serve(cmd, dict(os.environ), tile_url("municipalities", 0, 0, 0)):
+        with serve(cmd, dict(os.environ), tile_url("municipalities", 0, 0, 0)):
             yield tile_url
-
-
-def cgi_server(port: int, folder: str) -> None:
-    """A threaded HTTP server running CGI scripts of folder/cgi-bin (for MapServer)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from http.server import CGIHTTPRequestHandler, ThreadingHTTPServer
-
-    os.chdir(folder)
-
-    class Quiet(CGIHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    ThreadingHTTPServer(("127.0.0.1", port), Quiet).serve_forever()
 
 
 # ---- load process -------------------------------------------------------------------------
@@ -546,7 +496,6 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=TILES)
     parser.add_argument("--load", dest="load_file")
     parser.add_argument("--sql", dest="sql_file")
-    parser.add_argument("--cgi-server", nargs=2)
     args = parser.parse_args()
     if args.load_file:
         payload = json.loads(Path(args.load_file).read_text())
@@ -555,9 +504,6 @@ def main() -> None:
     if args.sql_file:
         payload = json.loads(Path(args.sql_file).read_text())
         print(json.dumps(load_sql(payload["url"], payload["tiles"], payload["c"])))
-        return
-    if args.cgi_server:
-        cgi_server(int(args.cgi_server[0]), args.cgi_server[1])
         return
 
     url = database()
