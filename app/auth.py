@@ -26,6 +26,11 @@ class Principal:
     def authenticated(self) -> bool:
         return bool(self.username)
 
+    @property
+    def public_only(self) -> bool:
+        """Anonymous callers and plain viewers see only public data (no drafts, proposals)."""
+        return self.roles <= {ANONYMOUS, VIEWER}
+
 
 ANONYMOUS_PRINCIPAL = Principal()
 

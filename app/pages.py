@@ -90,10 +90,9 @@ def router() -> APIRouter:
         principal: Annotated[Principal, Depends(current_principal)],
         q: Annotated[str, Query(min_length=2, max_length=80, description="nombre o código")],
     ) -> dict:
-        from app.tiles.vector import is_public_audience
 
         with request.app.state.db.connection() as conn:
-            places = search_places(conn, q.strip(), is_public_audience(principal))
+            places = search_places(conn, q.strip(), principal.public_only)
         return {"query": q, "places": places}
 
     @api.get("/workspace", include_in_schema=False, response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from geo.errors import InvalidInput, NotFound
+from geo.errors import Forbidden, InvalidInput, NotFound
 
 PropertyType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal[
@@ -380,6 +380,14 @@ _BY_NAME = {layer.name: layer for layer in LAYERS}
 def all_layers() -> tuple[Layer, ...]:
     """Every registered layer, in registry order."""
     return LAYERS
+
+
+def readable_layer(name: str, roles: frozenset[str], where: str = "layer") -> Layer:
+    """The layer if these roles may read it: 404 for unknown names, 403 when not allowed."""
+    layer = get_layer(name)
+    if not layer.readable_by(roles):
+        raise Forbidden(f"No tiene permiso para leer la capa '{layer.name}'.", where=where)
+    return layer
 
 
 def get_layer(name: str) -> Layer:

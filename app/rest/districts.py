@@ -31,9 +31,7 @@ from delimitation.versions import HydroChoice
 from geo.crs import WGS84, parse_srid
 from geo.errors import InvalidInput, NotFound
 from geo.geojson_input import parse_geojson
-from layers.registry import ANONYMOUS, VIEWER
 
-PUBLIC_ROLES = {ANONYMOUS, VIEWER}
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
@@ -159,13 +157,13 @@ def router() -> APIRouter:
 
     def visible(principal: Principal, district: dict) -> dict:
         # Drafts are private working material: anonymous readers do not see they exist.
-        if district["status"] == "draft" and principal.roles <= PUBLIC_ROLES:
+        if district["status"] == "draft" and principal.public_only:
             raise NotFound(f"No existe el distrito '{district['code']}'.", where="code")
         return district
 
     @api.get("/districts", operation_id="list_districts", summary="Distritos")
     def list_districts(request: Request, principal: Caller) -> dict:
-        public = principal.roles <= PUBLIC_ROLES
+        public = principal.public_only
         with request.app.state.db.connection() as conn:
             rows = conn.execute(
                 "SELECT code, name, type, status, revision, version, area_ha, last_act "

@@ -11,19 +11,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth import Principal, current_principal
 from app.params import FeatureParams, feature_params
-from geo.errors import Forbidden, NotFound
+from geo.errors import NotFound
 from layers import queries
-from layers.registry import ANONYMOUS, Layer, all_layers, get_layer
+from layers.registry import Layer, all_layers
+from layers.registry import readable_layer as registry_readable_layer
 
 GEOJSON = "application/geo+json"
 
 
 def readable_layer(name: str, principal: Principal) -> Layer:
     """The layer if this caller may read it (one place answers unknown and forbidden)."""
-    layer = get_layer(name)
-    if not layer.readable_by(principal.roles):
-        raise Forbidden(f"No tiene permiso para leer la capa '{name}'.", where="layer")
-    return layer
+    return registry_readable_layer(name, principal.roles)
 
 
 def build_query(
@@ -39,7 +37,7 @@ def build_query(
         properties=params.properties,
         limit=params.limit,
         offset=params.offset,
-        public_only=principal.roles <= {ANONYMOUS, "viewer"},
+        public_only=principal.public_only,
         **extra,
     )
 

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth import Principal, current_principal
 from app.tiles.symbology import class_properties
-from geo.errors import Forbidden, InvalidInput
+from geo.errors import InvalidInput
 from layers import queries, tilecache
-from layers.registry import ANONYMOUS, VIEWER, Layer, get_layer
+from layers.registry import Layer, readable_layer
 from layers.tiles import MAX_TILE_BYTES, TILE_EXTENT, TileAddress, in_zoom_range, render_tile
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -35,11 +35,6 @@ class TileLayers:
         return tuple(layer.name for layer in self.layers)
 
 
-def is_public_audience(principal: Principal) -> bool:
-    """Anonymous and plain viewers get the public tiles (drafts filtered out)."""
-    return principal.roles <= {ANONYMOUS, VIEWER}
-
-
 def tile_layers(
     layers: Annotated[str, Path(description="capa, o varias separadas por coma")],
     principal: Annotated[Principal, Depends(current_principal)],
@@ -52,11 +47,8 @@ def tile_layers(
         raise InvalidInput("Una capa aparece dos veces en la lista.", where="layers")
     found = []
     for name in names:
-        layer = get_layer(name)
-        if not layer.readable_by(principal.roles):
-            raise Forbidden(f"No tiene permiso para leer la capa '{name}'.", where="layers")
-        found.append(layer)
-    return TileLayers(tuple(found), is_public_audience(principal))
+        found.append(readable_layer(name, principal.roles, where="layers"))
+    return TileLayers(tuple(found), principal.public_only)
 
 
 def _etag(selection: TileLayers, tile: TileAddress, key: str) -> str:

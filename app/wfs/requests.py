@@ -11,10 +11,10 @@ from pygeofilter import ast
 from app.auth import Principal
 from app.wfs.fes import bare_name, feature_id, parse_filter
 from app.wfs.xml import local
-from geo.errors import DomainError, Forbidden, InvalidInput
+from geo.errors import DomainError, InvalidInput
 from layers.filtering import GmlGeometry, ResourceIds
 from layers.gml import SrsName, parse_srs_name, urn
-from layers.registry import Layer, get_layer
+from layers.registry import Layer, readable_layer
 
 VERSIONS = ("2.0.0", "1.1.0", "1.0.0")
 
@@ -85,10 +85,7 @@ def default_srs(layer: Layer, version: str) -> SrsName:
 
 def readable(typename: str, principal: Principal) -> Layer:
     """The layer behind a type name (`dm:name` or `name`) if the caller may read it."""
-    layer = get_layer(bare_name(typename))
-    if not layer.readable_by(principal.roles):
-        raise Forbidden(f"No tiene permiso para leer la capa '{layer.name}'.", where="TYPENAMES")
-    return layer
+    return readable_layer(bare_name(typename), principal.roles, where="TYPENAMES")
 
 
 def split_ids(ids: list[str]) -> dict[str, list[str]]:
