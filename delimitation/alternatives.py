@@ -22,9 +22,11 @@ alternative stays connected. Ties always break on the lowest unit id: determinis
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from hydrology.topology import DrainageNetwork
 
 LABELS = {
     "a": "Unidades con presión minera y las unidades entre ellas",
@@ -60,26 +62,6 @@ class Growth:
     unavailable: list[dict] = field(default_factory=list)
 
 
-def upstream_areas(down: dict[int, int | None], area: dict[int, float]) -> dict[int, float]:
-    """Accumulated area (ha) draining through each unit (units in a cycle keep their own)."""
-    acc = {u: area.get(u, 0.0) for u in down}
-    indegree: dict[int, int] = defaultdict(int)
-    for d in down.values():
-        if d is not None and d in acc:
-            indegree[d] += 1
-    queue = deque(sorted(u for u in down if indegree[u] == 0))
-    while queue:
-        u = queue.popleft()
-        d = down[u]
-        if d is None or d not in acc:
-            continue
-        acc[d] += acc[u]
-        indegree[d] -= 1
-        if indegree[d] == 0:
-            queue.append(d)
-    return acc
-
-
 def cut_to_area(
     units: Iterable[int],
     start: Iterable[int],
@@ -108,15 +90,6 @@ def cut_to_area(
     return tuple(sorted(chosen)), chosen != allowed
 
 
-def _undirected(down: dict[int, int | None]) -> dict[int, set[int]]:
-    graph: dict[int, set[int]] = defaultdict(set)
-    for u, d in down.items():
-        if d is not None:
-            graph[u].add(d)
-            graph[d].add(u)
-    return graph
-
-
 def _path_in(start: int, down: dict[int, int | None], inside: set[int]) -> list[int]:
     """The downstream path from `start` while it stays inside the study area."""
     path, seen, unit = [], set(), start
@@ -130,7 +103,7 @@ def _path_in(start: int, down: dict[int, int | None], inside: set[int]) -> list[
 def _catchment(outlet: int, ups: dict[int, list[int]]) -> set[int]:
     found, stack = {outlet}, [outlet]
     while stack:
-        for u in ups[stack.pop()]:
+        for u in ups.get(stack.pop(), ()):
             if u not in found:
                 found.add(u)
                 stack.append(u)
@@ -140,19 +113,14 @@ def _catchment(outlet: int, ups: dict[int, list[int]]) -> set[int]:
 def drainage_alternatives(
     candidates: set[int],
     seeds: list[int],
-    down: dict[int, int | None],
-    area: dict[int, float],
+    network: DrainageNetwork,
     pressure: dict[int, float],
     max_area: float,
 ) -> Growth:
     """Alternatives (a), (b), (c) per seed cluster along `next_down` (see the module docstring)."""
     growth = Growth()
-    acc = upstream_areas(down, area)
-    graph = _undirected(down)
-    inflows: dict[int, list[int]] = defaultdict(list)
-    for u, d in down.items():
-        if d is not None:
-            inflows[d].append(u)
+    down, area, acc = network.next_down, network.area_ha, network.upstream_ha
+    graph, inflows = network.neighbours, network.inflows
     paths = {s: _path_in(s, down, candidates) for s in seeds}
     clusters: dict[int, list[int]] = defaultdict(list)
     for s in seeds:
@@ -172,7 +140,9 @@ def drainage_alternatives(
         previous, unit = meet, down.get(meet)
         while unit is not None and unit in candidates and unit not in receiving:
             receiving.add(unit)
-            larger = [i for i in inflows[unit] if i != previous and acc.get(i, 0) > acc[previous]]
+            larger = [
+                i for i in inflows.get(unit, ()) if i != previous and acc.get(i, 0) > acc[previous]
+            ]
             if larger:
                 break
             previous, unit = unit, down.get(unit)

@@ -11,7 +11,7 @@ stop on a malformed layer whose `next_down` loops) serve as reference and fallba
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from psycopg import Connection
@@ -76,15 +76,76 @@ def downstream_ids_sql(conn: Connection, unit_id: int) -> list[int]:
     return [r[0] for r in conn.execute(DOWNSTREAM_SQL, {"unit": unit_id}).fetchall()]
 
 
+@dataclass(frozen=True)
+class DrainageNetwork:
+    """The drainage of one system and level, with what growing districts along it reads."""
+
+    next_down: dict[int, int | None]
+    area_ha: dict[int, float]
+    upstream_ha: dict[int, float]  # area draining through each unit, its own included
+    inflows: dict[int, list[int]]  # units whose next_down is this one, in id order
+    neighbours: dict[int, set[int]]  # next_down links in both directions
+
+    @classmethod
+    def build(cls, units: list[tuple[int, int | None, float]]) -> DrainageNetwork:
+        """From (id, next_down, area_ha) rows; links leaving the set are kept as next_down."""
+        down = {u: d for u, d, _ in units}
+        area = {u: a or 0.0 for u, _, a in units}
+        inflows: dict[int, list[int]] = defaultdict(list)
+        neighbours: dict[int, set[int]] = defaultdict(set)
+        for u in sorted(down):
+            d = down[u]
+            if d is not None:
+                inflows[d].append(u)
+                neighbours[u].add(d)
+                neighbours[d].add(u)
+        return cls(down, area, upstream_areas(down, area), dict(inflows), dict(neighbours))
+
+
+def upstream_areas(down: dict[int, int | None], area: dict[int, float]) -> dict[int, float]:
+    """Accumulated area draining through each unit (units in a cycle keep their own)."""
+    acc = {u: area.get(u, 0.0) for u in down}
+    indegree: dict[int, int] = defaultdict(int)
+    for d in down.values():
+        if d is not None and d in acc:
+            indegree[d] += 1
+    queue = deque(sorted(u for u in down if indegree[u] == 0))
+    while queue:
+        u = queue.popleft()
+        d = down[u]
+        if d is None or d not in acc:
+            continue
+        acc[d] += acc[u]
+        indegree[d] -= 1
+        if indegree[d] == 0:
+            queue.append(d)
+    return acc
+
+
 class DrainageGraph:
     """next_down and upstream children of every unit, as plain dicts."""
 
-    def __init__(self, edges: list[tuple[int, int | None]]) -> None:
-        self.next_down: dict[int, int | None] = dict(edges)
+    def __init__(self, rows: list[tuple[int, int | None, str, int, float]]) -> None:
+        """From (id, next_down, system, level, area_ha) rows of every unit."""
+        self.next_down: dict[int, int | None] = {r[0]: r[1] for r in rows}
         self.children: dict[int, list[int]] = {}
-        for unit, down in edges:
+        for unit, down, *_ in rows:
             if down is not None:
                 self.children.setdefault(down, []).append(unit)
+        self._rows = rows
+        self._networks: dict[tuple[str, int], DrainageNetwork] = {}
+        self._lock = threading.Lock()
+
+    def network(self, system: str, level: int) -> DrainageNetwork:
+        """The drainage of one system and level (built once per graph, i.e. per revision)."""
+        with self._lock:
+            found = self._networks.get((system, level))
+            if found is None:
+                found = DrainageNetwork.build(
+                    [(r[0], r[1], r[4]) for r in self._rows if r[2] == system and r[3] == level]
+                )
+                self._networks[(system, level)] = found
+            return found
 
     def require(self, unit_id: int) -> None:
         """404 for a unit that does not exist."""
@@ -134,8 +195,10 @@ def drainage_graph(conn: Connection) -> DrainageGraph:
     key = (conn.info.host, conn.info.port, conn.info.dbname, oid, revision or 0)
     graph = _graphs.get(key) if tracked else None
     if graph is None:
-        edges = conn.execute("SELECT id, next_down_id FROM hydrology_hydrounit").fetchall()
-        graph = DrainageGraph(edges)
+        rows = conn.execute(
+            "SELECT id, next_down_id, system, level, area_ha FROM hydrology_hydrounit"
+        ).fetchall()
+        graph = DrainageGraph(rows)
         if tracked:
             with _graphs_lock:
                 for old in [k for k in _graphs if k[:4] == key[:4]]:
