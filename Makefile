@@ -71,6 +71,8 @@ samples: db
 	$(PY) -m app.cli load-samples
 	@# Fine units for the demo: sub-catchments (>= 25 km²) and streams derived from the Meta DEM.
 	$(PY) -m app.cli hydrology derive --dem dem-meta-250m --threshold-km2 25 --if-missing
+	@# Per-unit figures of the proposal engine, so the first proposal reads them (idempotent).
+	$(PY) -m app.cli precompute-figures
 
 run: samples static
 	@echo ""

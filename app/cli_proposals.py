@@ -146,6 +146,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precompute_figures(args: argparse.Namespace) -> int:
+    """distritos precompute-figures: fill the per-unit figures cache of the proposal engine."""
+    import psycopg
+
+    from delimitation import engine
+
+    settings = _settings()
+    started = time.perf_counter()
+    with psycopg.connect(settings.database.url, autocommit=True) as conn:
+        done = engine.precompute_unit_figures(conn, settings.data_dir, args.system, args.level)
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({"levels": done, "seconds": round(seconds, 3)}))
+        return 0
+    for item in done:
+        print(
+            f"Cifras por unidad {item['system']} nivel {item['level']}: {item['units']} unidades, "
+            f"{item['computed']} calculadas ahora (las demás ya estaban al día)."
+        )
+    if not done:
+        print("No hay unidades hidrográficas cargadas: nada que precalcular.")
+    print(f"{seconds:.1f} s")
+    return 0
+
+
 def add_proposal_commands(subparsers: Any) -> None:
     """Register `propose` and `worker` on the `distritos` command."""
     propose = subparsers.add_parser(
@@ -170,6 +195,17 @@ def add_proposal_commands(subparsers: Any) -> None:
     propose.add_argument("--user", help="usuario que figura en la ejecución")
     propose.add_argument("--json", action="store_true", help="imprime la ejecución en JSON")
     propose.set_defaults(func=cmd_propose)
+
+    precompute = subparsers.add_parser(
+        "precompute-figures",
+        help="precalcula las cifras por unidad hidrográfica (títulos, focos, aptitud...)",
+        description="Deja al día la caché de cifras por unidad que usan las propuestas, para "
+        "que la primera propuesta después de una importación no tenga que calcularlas.",
+    )
+    precompute.add_argument("--system", help="solo este sistema hidrográfico")
+    precompute.add_argument("--level", type=int, help="solo este nivel")
+    precompute.add_argument("--json", action="store_true", help="resumen en JSON")
+    precompute.set_defaults(func=cmd_precompute_figures)
 
     worker = subparsers.add_parser("worker", help="trabajador de la cola de propuestas")
     worker.add_argument("--once", action="store_true", help="termina cuando la cola quede vacía")

@@ -569,6 +569,42 @@ def cached_unit_figures(
     return {u: figures[u] for u in ids}, len(missing)
 
 
+def precompute_unit_figures(
+    conn: Connection,
+    data_dir: Path | None,
+    system: str | None = None,
+    level: int | None = None,
+    chunk: int = 500,
+) -> list[dict[str, Any]]:
+    """Fill the per-unit figures cache for every unit (default counting rules), so the first
+    proposal run after a data change reads them instead of overlaying; returns per system and
+    level how many units there are and how many were computed now."""
+    _no_jit(conn)
+    params = parse_parameters({})
+    rows = conn.execute(
+        "SELECT system, level, array_agg(id ORDER BY id) FROM hydrology_hydrounit "
+        "WHERE (%(system)s::text IS NULL OR system = %(system)s) "
+        "AND (%(level)s::int IS NULL OR level = %(level)s) "
+        "GROUP BY system, level ORDER BY system, level",
+        {"system": system, "level": level},
+    ).fetchall()
+    if system is not None and not rows:
+        raise Unprocessable(
+            f"No hay unidades hidrográficas del sistema '{system}'"
+            + (f" de nivel {level}." if level is not None else "."),
+            where="system",
+        )
+    done = []
+    for unit_system, unit_level, ids in rows:
+        computed = 0
+        for start in range(0, len(ids), chunk):
+            computed += cached_unit_figures(conn, ids[start : start + chunk], params, data_dir)[1]
+        done.append(
+            {"system": unit_system, "level": unit_level, "units": len(ids), "computed": computed}
+        )
+    return done
+
+
 # --- step 4 inputs: drainage or adjacency -------------------------------------------------
 
 

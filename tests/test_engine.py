@@ -18,7 +18,7 @@ import pytest
 
 from delimitation import alternatives, engine
 from delimitation.parameters import ProposalParameters, parse_parameters
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, Unprocessable
 from tests import proposal_world
 
 
@@ -233,6 +233,32 @@ def test_cached_figures_follow_data_changes(world):
         assert ids["c1"] in changed["seeds"]
     finally:
         conn.execute("DELETE FROM layers_mininghotspot WHERE source_id = 'h-new'")
+
+
+def test_precomputed_figures_serve_the_first_run(world):
+    conn, ids = world
+    conn.execute("DELETE FROM delimitation_unitfigures")
+    cold = _run(conn)
+    assert cold["timings"]["units_computed"] == len(ids)
+    conn.execute("DELETE FROM delimitation_unitfigures")
+    done = engine.precompute_unit_figures(conn, None, "derived")
+    assert done and all(d["system"] == "derived" for d in done)
+    assert all(d["computed"] == d["units"] for d in done)
+    assert sum(d["units"] for d in done) >= len(ids)
+    cached = conn.execute(
+        "SELECT count(*) FROM delimitation_unitfigures WHERE unit_id = ANY(%s)",
+        [list(ids.values())],
+    ).fetchone()[0]
+    assert cached == len(ids)
+    first = _run(conn)
+    assert first["timings"]["units_computed"] == 0
+    assert first["unit_figures"] == cold["unit_figures"]
+    assert first["seeds"] == cold["seeds"]
+    # Idempotent: nothing left to compute.
+    again = engine.precompute_unit_figures(conn, None, "derived")
+    assert [d["computed"] for d in again] == [0] * len(again)
+    with pytest.raises(Unprocessable, match="sistema 'ninguno'"):
+        engine.precompute_unit_figures(conn, None, "ninguno")
 
 
 def test_study_area_by_geometry_and_by_department(world):

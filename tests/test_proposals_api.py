@@ -188,3 +188,21 @@ def test_cli_propose_and_worker(world, capsys, database_url):
             break
         time.sleep(0.2)
     assert status == "done"
+
+
+def test_cli_precompute_figures(world, capsys):
+    import json
+
+    from app.cli import main
+
+    conn, ids = world
+    conn.execute("DELETE FROM delimitation_unitfigures")
+    assert main(["precompute-figures", "--system", "derived", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["levels"] and all(level["system"] == "derived" for level in summary["levels"])
+    assert sum(level["computed"] for level in summary["levels"]) >= len(ids)
+    assert main(["precompute-figures", "--system", "derived"]) == 0
+    text = capsys.readouterr().out
+    assert "0 calculadas ahora" in text and "Cifras por unidad derived" in text
+    assert main(["precompute-figures", "--system", "ninguno"]) != 0
+    assert "No hay unidades hidrográficas del sistema 'ninguno'" in capsys.readouterr().err
