@@ -44,6 +44,8 @@ class Settings:
     data_dir: Path = ROOT / ".data" / "rasters"
     static_dir: Path = ROOT / "app" / "static"
     public_url: str = ""
+    # Refresh the proposal engine's per-unit figures in the background after an upload.
+    precompute_figures: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,4 +65,5 @@ class Settings:
             tiles=TileSettings(cache=os.environ.get("DM_TILE_CACHE", "on") != "off"),
             data_dir=Path(os.environ.get("DATA_DIR", ROOT / ".data" / "rasters")),
             public_url=os.environ.get("DM_PUBLIC_URL", ""),
+            precompute_figures=os.environ.get("DM_PRECOMPUTE_FIGURES", "on") != "off",
         )

@@ -21,11 +21,13 @@ from typing import Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued
 
 from delimitation import engine
 
 QUEUE = "proposals"
 TASK = "delimitation:run_proposal"
+PRECOMPUTE_TASK = "delimitation:precompute_figures"
 logger = logging.getLogger(__name__)
 
 
@@ -37,12 +39,33 @@ def run_proposal(context: JobContext, run_id: int) -> None:
         engine.execute_run(conn, run_id, data_dir=data_dir)
 
 
+def precompute_figures(context: JobContext) -> None:
+    """Bring the per-unit figures cache up to date (queued after an import of a source layer)."""
+    extra = context.additional_context
+    data_dir = Path(extra["data_dir"]) if extra.get("data_dir") else None
+    with psycopg.connect(extra["database_url"], autocommit=True) as conn:
+        engine.precompute_unit_figures(conn, data_dir)
+
+
 def make_app(database_url: str) -> App:
-    """A procrastinate App on this database with the proposal task registered."""
+    """A procrastinate App on this database with the proposal tasks registered."""
     app = App(connector=PsycopgConnector(conninfo=database_url))
     # Registered per App (a shared Blueprint is renamed by every App it is added to).
     app.task(name=TASK, queue=QUEUE, pass_context=True)(run_proposal)
+    app.task(name=PRECOMPUTE_TASK, queue=QUEUE, pass_context=True)(precompute_figures)
     return app
+
+
+def enqueue_precompute(database_url: str) -> int | None:
+    """Queue a refresh of the per-unit figures; None when one is already waiting (it will see
+    this change too, so a burst of imports costs one refresh)."""
+    with make_app(database_url).open() as app:
+        try:
+            return app.configure_task(
+                PRECOMPUTE_TASK, queue=QUEUE, queueing_lock=PRECOMPUTE_TASK
+            ).defer()
+        except AlreadyEnqueued:
+            return None
 
 
 def enqueue(database_url: str, conn: psycopg.Connection, run_id: int) -> int:

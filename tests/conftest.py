@@ -73,7 +73,11 @@ def app(database_url):
     from app.main import create_app
     from app.settings import DatabaseSettings, Settings
 
-    return create_app(Settings(database=DatabaseSettings(url=database_url)))
+    # No background refresh of proposal figures after uploads: it would race with the engine
+    # tests that count computed units (tests/test_uploads.py turns it on for its own test).
+    return create_app(
+        Settings(database=DatabaseSettings(url=database_url), precompute_figures=False)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +100,7 @@ def live_server(database_url):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, DATABASE_URL=database_url)
+    env = dict(os.environ, DATABASE_URL=database_url, DM_PRECOMPUTE_FIGURES="off")
     process = subprocess.Popen(
         [
             sys.executable,

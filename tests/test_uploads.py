@@ -95,3 +95,54 @@ def test_hostile_zips_are_refused_and_nothing_is_written(client, headers, db, me
     assert fragment in response.json()["detail"]
     assert _count(db) == before
     assert db.execute("SELECT count(*) FROM layers_importbatch").fetchone()[0] == batches
+
+
+def test_upload_of_a_source_layer_refreshes_proposal_figures(app, client, headers, db, tmp_path):
+    import dataclasses
+    import time
+
+    from delimitation import engine, jobs
+    from delimitation.parameters import parse_parameters
+    from tests import proposal_world
+
+    settings = app.state.settings
+    app.state.settings = dataclasses.replace(settings, precompute_figures=True)
+    unit_ids = proposal_world.load(db, tmp_path)  # hydro units whose figures go stale
+    try:
+        collection = json.loads(SAMPLE.read_text())
+        collection["features"] = collection["features"][2:4]
+        files = {"file": ("titulos.geojson", json.dumps(collection).encode(), "application/json")}
+        done = client.post(
+            "/api/v1/layers/mining_tenures/imports", files=files, headers=headers["analyst"]
+        )
+        assert done.status_code == 201, done.text
+        job_id = done.json()["figures_job"]
+        row = db.execute(
+            "SELECT task_name, queue_name FROM procrastinate_jobs WHERE id = %s", [job_id]
+        ).fetchone()
+        assert row == (jobs.PRECOMPUTE_TASK, jobs.QUEUE)
+        # The embedded worker of the test app takes it; every unit ends with fresh figures.
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline:
+            status = jobs.job_status(db, job_id)
+            if status in ("succeeded", "failed"):
+                break
+            time.sleep(0.2)
+        assert status == "succeeded"
+        units = db.execute("SELECT count(*) FROM hydrology_hydrounit").fetchone()[0]
+        current = engine.figures_fingerprint(db, parse_parameters({}), settings.data_dir)
+        fresh = db.execute(
+            "SELECT count(*) FROM delimitation_unitfigures WHERE fingerprint = %s", [current]
+        ).fetchone()[0]
+        assert units >= len(unit_ids) and fresh == units
+        # A dry run never queues anything.
+        dry = client.post(
+            "/api/v1/layers/mining_tenures/imports?dry-run=true",
+            files=files,
+            headers=headers["analyst"],
+        )
+        assert dry.status_code == 201 and "figures_job" not in dry.json()
+    finally:
+        app.state.settings = settings
+        proposal_world.unload(db)

@@ -7,10 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import Caller, require_role
+from delimitation import jobs
+from delimitation.engine import FIGURE_LAYERS
 from layers.registry import ADMIN, ANALYST, COORDINATOR, get_layer
 
 IMPORTERS = frozenset({ANALYST, COORDINATOR, ADMIN})
@@ -37,6 +39,7 @@ def router() -> APIRouter:
     )
     async def import_file(
         name: str,
+        request: Request,
         principal: Caller,
         file: Annotated[UploadFile, File(description="GeoPackage, Shapefile .zip, GeoJSON...")],
         dry_run: Annotated[bool, Query(alias="dry-run")] = False,
@@ -61,6 +64,15 @@ def router() -> APIRouter:
                 dry_run=dry_run,
                 user=principal.username,
             )
-        return summary.as_dict()
+        result = summary.as_dict()
+        settings = request.app.state.settings
+        changed = summary.inserted + summary.updated
+        if settings.precompute_figures and not dry_run and name in FIGURE_LAYERS and changed:
+            # Proposals read per-unit figures from a cache this import made stale: refresh it
+            # in the background so the next proposal does not pay for it.
+            result["figures_job"] = await run_in_threadpool(
+                jobs.enqueue_precompute, settings.database.url
+            )
+        return result
 
     return api
