@@ -143,6 +143,107 @@ def add_indicator(action: Action, data: dict, user: str) -> Indicator:
     return indicator
 
 
+ACTION_FIELDS = (
+    "code",
+    "title",
+    "description",
+    "component",
+    "purposes",
+    "start",
+    "end",
+    "budget_cop",
+    "funding_source",
+    "action_plan_ref",
+)
+
+
+def _action_data(action: Action) -> dict:
+    """The editable fields of an action as the API names them (for merging and audit)."""
+    data = {name: getattr(action, name) for name in ACTION_FIELDS}
+    data["responsible"] = action.responsible_id
+    data["scope"] = action.scope_kind
+    return data
+
+
+@transaction.atomic
+def update_action(action: Action, changes: dict, user: str) -> Action:
+    """Change some fields of an action of a draft plan; the scope is rebuilt and re-checked
+    inside the district when it changes. Nothing is saved if any field is refused."""
+    action = Action.objects.select_for_update().select_related("plan").get(pk=action.pk)
+    _require_editable(action.plan)
+    before = _action_data(action)
+    merged = {**before, **{k: v for k, v in changes.items() if k != "scope"}}
+    _validate_action(merged)
+    if merged["code"] != action.code and (
+        Action.objects.filter(plan=action.plan, code=merged["code"]).exists()
+    ):
+        raise Conflict(f"Ya existe la acción '{merged['code']}' en este plan.", where="code")
+    for name in ACTION_FIELDS:
+        setattr(action, name, merged[name])
+    action.purposes = sorted(set(merged["purposes"]))
+    if "responsible" in changes:
+        action.responsible = organisation(changes["responsible"], "responsible")
+    if changes.get("scope") is not None:
+        scope = build_scope(action.plan.district_id, changes["scope"])
+        action.scope_kind = scope.kind
+        action.scope_hydro_unit_ids = scope.hydro_unit_ids
+        action.scope_municipality_codes = scope.municipality_codes
+        action.geom = scope.ewkt
+        action.ethnic_territories = scope.ethnic_territories
+    action.save()
+    if changes.get("supporting") is not None:
+        action.supporting.set([organisation(o, "supporting") for o in changes["supporting"]])
+    record_audit(user, "update", "action", action.pk, before, _action_data(action))
+    return action
+
+
+@transaction.atomic
+def delete_action(action: Action, user: str) -> None:
+    """Remove an action (and its indicators) from a draft plan."""
+    _require_editable(action.plan)
+    before = _action_data(action)
+    record_audit(user, "delete", "action", action.pk, before, None)
+    action.delete()
+
+
+INDICATOR_FIELDS = (
+    "name",
+    "unit",
+    "baseline",
+    "target",
+    "target_date",
+    "frequency",
+    "evaluation_criterion",
+)
+
+
+@transaction.atomic
+def update_indicator(indicator: Indicator, changes: dict, user: str) -> Indicator:
+    """Change some fields of an indicator of a draft plan."""
+    _require_editable(indicator.action.plan)
+    if "frequency" in changes and changes["frequency"] not in Frequency.values:
+        raise Unprocessable(
+            f"Frecuencia desconocida '{changes['frequency']}'. Use: " + ", ".join(Frequency.values),
+            where="frequency",
+        )
+    before = {name: getattr(indicator, name) for name in INDICATOR_FIELDS}
+    for name, value in changes.items():
+        setattr(indicator, name, value)
+    indicator.save()
+    after = {name: getattr(indicator, name) for name in INDICATOR_FIELDS}
+    record_audit(user, "update", "indicator", indicator.pk, before, after)
+    return indicator
+
+
+@transaction.atomic
+def delete_indicator(indicator: Indicator, user: str) -> None:
+    """Remove an indicator from an action of a draft plan."""
+    _require_editable(indicator.action.plan)
+    before = {name: getattr(indicator, name) for name in INDICATOR_FIELDS}
+    record_audit(user, "delete", "indicator", indicator.pk, before, None)
+    indicator.delete()
+
+
 def approval_gaps(plan: StrategicPlan) -> list[str]:
     """What stops approval: components without actions, actions without indicators or
     without a responsible entity that has a delegate on the Mesa today."""

@@ -244,6 +244,92 @@ def test_whole_plan_story(client, world):
     assert half_out.status_code == 422
     assert half_out.json()["outside_ha"] == pytest.approx(800, rel=0.01)
 
+    # A draft is corrected in place: a stray action is re-scoped, renamed, then removed.
+    assert action("A9", "social", {"kind": "district"}).status_code == 201
+    a9 = f"{base}/plan/actions/A9"
+    assert client.patch(a9, json={"title": "Sin permiso"}).status_code == 401
+    assert (
+        client.patch(a9, json={"title": "Sin permiso"}, headers=world["focal_mme"]).status_code
+        == 403
+    )
+    moved = client.patch(
+        a9,
+        headers=secretary,
+        json={
+            "title": "Acción social corregida",
+            "component": "economico",
+            "scope": {"kind": "municipalities", "municipalities": ["97002"]},
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    props = moved.json()["properties"]
+    assert (props["title"], props["component"], props["scope_kind"]) == (
+        "Acción social corregida",
+        "economico",
+        "municipalities",
+    )
+    assert props["municipalities"] == ["97002"] and props["purposes"] == [1, 8]
+    from plan.models import Action
+
+    assert Action.objects.get(plan__district=world["district"], code="A9").geom.area == (
+        pytest.approx(10 * KM * 20 * KM, rel=1e-6)
+    )
+    out = client.patch(
+        a9,
+        headers=secretary,
+        json={
+            "title": "No debe quedar",
+            "scope": {"kind": "hydro_units", "hydro_units": [world["outside_unit"]]},
+        },
+    )
+    assert out.status_code == 422 and "se sale del límite del distrito" in out.json()["detail"]
+    bad = client.patch(a9, headers=secretary, json={"component": "lunar"})
+    assert bad.status_code == 422 and "Componente desconocido 'lunar'" in bad.json()["detail"]
+    taken = client.patch(a9, headers=secretary, json={"code": "A1"})
+    assert taken.status_code == 409 and "Ya existe la acción 'A1'" in taken.json()["detail"]
+    empty = client.patch(a9, headers=secretary, json={"title": None})
+    assert empty.status_code == 400 and "title" in empty.json()["detail"]
+    kept = Action.objects.get(plan__district=world["district"], code="A9")
+    assert (kept.title, kept.component) == ("Acción social corregida", "economico")
+    made = client.post(
+        f"{a9}/indicators",
+        headers=secretary,
+        json={
+            "name": "Indicador A9",
+            "unit": "talleres",
+            "baseline": 0,
+            "target": 4,
+            "target_date": "2026-12-31",
+            "frequency": "annual",
+        },
+    )
+    assert made.status_code == 201, made.text
+    a9_indicator = f"{a9}/indicators/{made.json()['id']}"
+    raised = client.patch(a9_indicator, headers=secretary, json={"target": 6})
+    assert raised.status_code == 200 and raised.json()["target"] == 6
+    assert raised.json()["unit"] == "talleres"
+    wrong = client.patch(a9_indicator, headers=secretary, json={"frequency": "a veces"})
+    assert wrong.status_code == 422 and "Frecuencia desconocida 'a veces'" in wrong.json()["detail"]
+    assert (
+        client.patch(f"{a9}/indicators/999999", headers=secretary, json={"target": 1}).status_code
+        == 404
+    )
+    assert client.delete(a9_indicator, headers=secretary).status_code == 204
+    assert client.delete(a9, headers=secretary).status_code == 204
+    listed = client.get(f"{base}/plan/actions", headers=secretary).json()["features"]
+    assert "A9" not in {f["properties"]["code"] for f in listed}
+    from layers.models import AuditEntry
+
+    trail = AuditEntry.objects.filter(object_type="action", object_id=str(kept.pk))
+    assert list(trail.order_by("id").values_list("action", flat=True)) == [
+        "create",
+        "update",
+        "delete",
+    ]
+    assert trail.get(action="update").before["title"] == "Acción A9"
+    missing = client.patch(a9, headers=secretary, json={"title": "Otra vez"})
+    assert missing.status_code == 404 and "No existe la acción 'A9'" in missing.json()["detail"]
+
     # Approval refused while actions lack indicators.
     etag = client.get(f"{base}/plan", headers=secretary).headers["etag"]
     incomplete = client.post(f"{base}/plan/approve", headers={**coordinator, "If-Match": etag})
@@ -279,6 +365,10 @@ def test_whole_plan_story(client, world):
     approved = client.post(f"{base}/plan/approve", headers={**coordinator, "If-Match": etag})
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
+    # An approved plan is frozen: corrections go to a new version.
+    frozen = client.patch(f"{base}/plan/actions/A1", headers=secretary, json={"title": "Tarde"})
+    assert frozen.status_code == 409 and "solo un borrador se edita" in frozen.json()["detail"]
+    assert client.delete(f"{base}/plan/actions/A1", headers=secretary).status_code == 409
 
     # Follow-up: own entity only, idempotent by period.
     figure = {

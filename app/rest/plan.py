@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.auth import Caller, Principal, require_authenticated, require_role
-from geo.errors import Forbidden, NotFound
+from geo.errors import Forbidden, InvalidInput, NotFound
 from layers.registry import ADMIN, COORDINATOR, FOCAL_POINT, MESA_SECRETARY
 
 PLAN_EDITORS = frozenset({MESA_SECRETARY, COORDINATOR, ADMIN})
@@ -97,6 +97,36 @@ class IndicatorIn(BaseModel):
     evaluation_criterion: str = ""
 
 
+class ActionPatch(BaseModel):
+    """Only the fields sent change (PATCH semantics)."""
+
+    code: str | None = Field(None, min_length=1, max_length=40)
+    title: str | None = Field(None, min_length=3, max_length=300)
+    description: str | None = None
+    component: str | None = None
+    purposes: list[int] | None = None
+    responsible: int | None = None
+    supporting: list[int] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    budget_cop: Decimal | None = None
+    funding_source: str | None = None
+    action_plan_ref: str | None = None
+    scope: ScopeIn | None = None
+
+
+class IndicatorPatch(BaseModel):
+    """Only the fields sent change (PATCH semantics)."""
+
+    name: str | None = Field(None, min_length=2)
+    unit: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    target_date: dt.date | None = None
+    frequency: str | None = None
+    evaluation_criterion: str | None = None
+
+
 class FollowUpIn(BaseModel):
     indicator: int
     period: str = Field(min_length=1, max_length=20)
@@ -156,6 +186,18 @@ def _action_feature(action) -> dict:
             "budget_cop": float(action.budget_cop) if action.budget_cop is not None else None,
         },
     }
+
+
+REQUIRED_ACTION_FIELDS = {"code", "title", "component", "purposes", "responsible", "scope"}
+INDICATOR_JSON_FIELDS = (
+    "name",
+    "unit",
+    "baseline",
+    "target",
+    "target_date",
+    "frequency",
+    "evaluation_criterion",
+)
 
 
 def _etag(response: Response, revision: int) -> None:
@@ -326,6 +368,28 @@ def router() -> APIRouter:
             {"type": "FeatureCollection", "features": features}, media_type="application/geo+json"
         )
 
+    def _current_action(code: str, action_code: str):
+        from plan.governance import district_by_code
+        from plan.plans import current_plan
+
+        plan = current_plan(district_by_code(code))
+        action = plan.actions.select_related("plan", "responsible").filter(code=action_code).first()
+        if action is None:
+            raise NotFound(
+                f"No existe la acción '{action_code}' en el plan de '{code}'.", where="action"
+            )
+        return action
+
+    def _indicator(code: str, action_code: str, indicator_id: int):
+        action = _current_action(code, action_code)
+        indicator = action.indicators.select_related("action__plan").filter(pk=indicator_id).first()
+        if indicator is None:
+            raise NotFound(
+                f"La acción '{action_code}' no tiene el indicador {indicator_id}.",
+                where="indicator",
+            )
+        return indicator
+
     @api.post(
         "/districts/{code}/plan/actions/{action_code}/indicators",
         status_code=201,
@@ -333,15 +397,83 @@ def router() -> APIRouter:
     )
     def post_indicator(code: str, action_code: str, body: IndicatorIn, principal: Caller) -> dict:
         require_role(principal, PLAN_EDITORS, "editar el plan")
-        from plan.governance import district_by_code
-        from plan.plans import add_indicator, current_plan
+        from plan.plans import add_indicator
 
-        plan = current_plan(district_by_code(code))
-        action = plan.actions.filter(code=action_code).first()
-        if action is None:
-            raise NotFound(f"No existe la acción '{action_code}'.", where="action")
-        indicator = add_indicator(action, body.model_dump(), principal.username)
-        return {"id": indicator.pk, "action": action.code, "name": indicator.name}
+        indicator = add_indicator(
+            _current_action(code, action_code), body.model_dump(), principal.username
+        )
+        return {"id": indicator.pk, "action": indicator.action.code, "name": indicator.name}
+
+    @api.patch("/districts/{code}/plan/actions/{action_code}", operation_id="update_action")
+    def patch_action(
+        code: str, action_code: str, body: ActionPatch, principal: Caller
+    ) -> JSONResponse:
+        require_role(principal, PLAN_EDITORS, "editar el plan")
+        from plan.plans import update_action
+
+        changes = body.model_dump(exclude_unset=True)
+        if body.scope is not None:
+            changes["scope"] = body.scope.model_dump()
+        nulls = [k for k, v in changes.items() if v is None and k in REQUIRED_ACTION_FIELDS]
+        if nulls:
+            raise InvalidInput(
+                f"Campos obligatorios de la acción no pueden quedar vacíos: {', '.join(nulls)}.",
+                where=nulls[0],
+            )
+        action = update_action(_current_action(code, action_code), changes, principal.username)
+        return JSONResponse(_action_feature(action), media_type="application/geo+json")
+
+    @api.delete(
+        "/districts/{code}/plan/actions/{action_code}",
+        status_code=204,
+        operation_id="delete_action",
+    )
+    def remove_action(code: str, action_code: str, principal: Caller) -> Response:
+        require_role(principal, PLAN_EDITORS, "editar el plan")
+        from plan.plans import delete_action
+
+        delete_action(_current_action(code, action_code), principal.username)
+        return Response(status_code=204)
+
+    @api.patch(
+        "/districts/{code}/plan/actions/{action_code}/indicators/{indicator_id}",
+        operation_id="update_indicator",
+    )
+    def patch_indicator(
+        code: str, action_code: str, indicator_id: int, body: IndicatorPatch, principal: Caller
+    ) -> dict:
+        require_role(principal, PLAN_EDITORS, "editar el plan")
+        from plan.plans import update_indicator
+
+        changes = body.model_dump(exclude_unset=True)
+        nulls = [k for k, v in changes.items() if v is None and k != "evaluation_criterion"]
+        if nulls:
+            raise InvalidInput(
+                f"Campos obligatorios del indicador no pueden quedar vacíos: {', '.join(nulls)}.",
+                where=nulls[0],
+            )
+        indicator = update_indicator(
+            _indicator(code, action_code, indicator_id), changes, principal.username
+        )
+        return {
+            "id": indicator.pk,
+            "action": action_code,
+            **{k: getattr(indicator, k) for k in INDICATOR_JSON_FIELDS},
+        }
+
+    @api.delete(
+        "/districts/{code}/plan/actions/{action_code}/indicators/{indicator_id}",
+        status_code=204,
+        operation_id="delete_indicator",
+    )
+    def remove_indicator(
+        code: str, action_code: str, indicator_id: int, principal: Caller
+    ) -> Response:
+        require_role(principal, PLAN_EDITORS, "editar el plan")
+        from plan.plans import delete_indicator
+
+        delete_indicator(_indicator(code, action_code, indicator_id), principal.username)
+        return Response(status_code=204)
 
     @api.post("/districts/{code}/plan/approve", operation_id="approve_plan")
     def approve_plan(
@@ -479,8 +611,6 @@ def router() -> APIRouter:
             )
         if fmt == "csv":
             if table not in TABLE_QUERIES:
-                from geo.errors import InvalidInput
-
                 raise InvalidInput(
                     f"Tabla desconocida '{table}': use " + ", ".join(TABLE_QUERIES), where="table"
                 )
