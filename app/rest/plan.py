@@ -189,15 +189,6 @@ def _action_feature(action) -> dict:
 
 
 REQUIRED_ACTION_FIELDS = {"code", "title", "component", "purposes", "responsible", "scope"}
-INDICATOR_JSON_FIELDS = (
-    "name",
-    "unit",
-    "baseline",
-    "target",
-    "target_date",
-    "frequency",
-    "evaluation_criterion",
-)
 
 
 def _etag(response: Response, revision: int) -> None:
@@ -443,7 +434,7 @@ def router() -> APIRouter:
         code: str, action_code: str, indicator_id: int, body: IndicatorPatch, principal: Caller
     ) -> dict:
         require_role(principal, PLAN_EDITORS, "editar el plan")
-        from plan.plans import update_indicator
+        from plan.plans import INDICATOR_FIELDS, update_indicator
 
         changes = body.model_dump(exclude_unset=True)
         nulls = [k for k, v in changes.items() if v is None and k != "evaluation_criterion"]
@@ -458,7 +449,7 @@ def router() -> APIRouter:
         return {
             "id": indicator.pk,
             "action": action_code,
-            **{k: getattr(indicator, k) for k in INDICATOR_JSON_FIELDS},
+            **{k: getattr(indicator, k) for k in INDICATOR_FIELDS},
         }
 
     @api.delete(
