@@ -2,7 +2,7 @@
 # postgis/postgis image (docker-compose.yml).
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgdal32 libgeos-c1v5 libproj25 postgresql-client nodejs npm \
+ && apt-get install -y --no-install-recommends libgdal32 libgeos-c1v5 libproj25 postgresql-client nodejs npm fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/distritos
 COPY pyproject.toml README.md ./

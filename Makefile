@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 1
 
 # Debian packages: the database, GeoDjango's native libraries, and the real clients the tests use.
-SYSTEM_PACKAGES := postgresql postgresql-15-postgis-3 postgresql-client libgdal32 libgeos-c1v5 libproj25 python3-venv
+SYSTEM_PACKAGES := postgresql postgresql-15-postgis-3 postgresql-client libgdal32 libgeos-c1v5 libproj25 python3-venv fonts-dejavu-core
 TEST_PACKAGES := gdal-bin python3-qgis chromium chromium-driver poppler-utils
 BENCH_PACKAGES := cgi-mapserver mapserver-bin gdal-bin
 STATIC_PACKAGES := nodejs npm

@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app import pages
 
     app.include_router(pages.router())
+    from app import glyphs
+
+    app.include_router(glyphs.router())
     from app.wfs import router as wfs_router
 
     app.include_router(wfs_router.router())

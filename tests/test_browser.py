@@ -89,6 +89,9 @@ def _open(browser, url: str):
         if match and response.status == 200:
             for name in match.group(1).split(","):
                 tiles[name] = tiles.get(name, 0) + 1
+        if "/fonts/" in response.url:
+            key = "glyphs" if response.status == 200 else f"glyphs {response.status}"
+            tiles[key] = tiles.get(key, 0) + 1
 
     page.on("response", on_response)
     page.goto(url)
@@ -113,6 +116,13 @@ def test_viewer_renders_three_layers_and_opens_a_popup(browser, live_server, map
         "[...new Set(dmMap.queryRenderedFeatures().map(f => f.layer.metadata['dm:layer']))]"
     )
     assert {"municipalities", "mining_tenures", "protected_areas"} <= set(rendered)
+    # Names are written on the map with glyphs served by the app itself (no font server).
+    assert tiles.get("glyphs", 0) >= 1 and not any(k.startswith("glyphs ") for k in tiles)
+    labels = page.evaluate(
+        "dmMap.queryRenderedFeatures({layers: ['municipalities-label']})"
+        ".map(f => f.properties.name)"
+    )
+    assert {"Municipio visor 1", "Municipio visor 2"} & set(labels), labels
     # The screenshot is a map, not a blank canvas: several colours and real contrast.
     shot = np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB"))
     colours = np.unique(shot.reshape(-1, 3), axis=0)

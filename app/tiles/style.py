@@ -28,6 +28,10 @@ DRAW_ORDER = (
     "departments",
 )
 BACKGROUND = "#f4f1ea"
+LABEL_FONT = ["DejaVu Sans Book"]  # served by app.glyphs from the system font
+# From which zoom each layer's features are named on the map (9 for layers not listed).
+LABEL_MIN_ZOOM = {"departments": 5, "districts": 6, "proposals": 7, "municipalities": 8}
+LABEL_DEFAULT_ZOOM = 9
 COLOMBIA_CENTER = (-74.3, 4.6)
 
 
@@ -121,6 +125,28 @@ def style_layers(layer: Layer) -> list[dict]:
             },
         }
     )
+    if layer.label:
+        drawn.append(
+            {
+                "id": f"{layer.name}-label",
+                "type": "symbol",
+                **common,
+                "minzoom": max(layer.min_zoom, LABEL_MIN_ZOOM.get(layer.name, LABEL_DEFAULT_ZOOM)),
+                "layout": {
+                    **visibility,
+                    "text-field": ["to-string", ["coalesce", ["get", layer.label], ""]],
+                    "text-font": LABEL_FONT,
+                    "text-size": 11,
+                    "text-max-width": 8,
+                    "symbol-placement": "point",
+                },
+                "paint": {
+                    "text-color": "#333333",
+                    "text-halo-color": "#ffffff",
+                    "text-halo-width": 1.2,
+                },
+            }
+        )
     return drawn
 
 
@@ -176,6 +202,7 @@ def style_document(request: Request, principal: Principal, rasters: list[dict]) 
                 for r in rasters
             ],
         },
+        "glyphs": f"{base}/fonts/{{fontstack}}/{{range}}.pbf",
         "center": list(COLOMBIA_CENTER),
         "zoom": 5,
         "sources": sources,
