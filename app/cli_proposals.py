@@ -161,9 +161,11 @@ def cmd_precompute_figures(args: argparse.Namespace) -> int:
         print(json.dumps({"levels": done, "seconds": round(seconds, 3)}))
         return 0
     for item in done:
+        fresh = item["units"] - item["computed"]
         print(
             f"Cifras por unidad {item['system']} nivel {item['level']}: {item['units']} unidades, "
-            f"{item['computed']} calculadas ahora (las demás ya estaban al día)."
+            f"{item['computed']} calculadas ahora"
+            + (f", {fresh} ya estaban al día." if fresh else ".")
         )
     if not done:
         print("No hay unidades hidrográficas cargadas: nada que precalcular.")

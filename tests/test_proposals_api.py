@@ -203,6 +203,6 @@ def test_cli_precompute_figures(world, capsys):
     assert sum(level["computed"] for level in summary["levels"]) >= len(ids)
     assert main(["precompute-figures", "--system", "derived"]) == 0
     text = capsys.readouterr().out
-    assert "0 calculadas ahora" in text and "Cifras por unidad derived" in text
+    assert "0 calculadas ahora, " in text and "ya estaban al día" in text
     assert main(["precompute-figures", "--system", "ninguno"]) != 0
     assert "No hay unidades hidrográficas del sistema 'ninguno'" in capsys.readouterr().err
