@@ -160,3 +160,27 @@ def test_elevation_outside_raster_has_no_values(elevation_tif):
     (result,) = value_stats(elevation_tif, [shapely.box(0, 0, 10, 10)])
     assert (result.mean, result.min, result.max) == (None, None, None)
     assert result.outside_fraction == pytest.approx(1.0)
+
+
+def test_one_read_and_per_polygon_reads_agree(classes_tif, monkeypatch):
+    from geo import zonal
+
+    polygons = [
+        box(1.5, 0, 2.5, 2),
+        box(-1, 0, 1, 1),
+        box(1.5, 3, 3, 4),
+        shapely.Polygon([(X0, Y0), (X0 + 40, Y0), (X0 + 40, Y0 - 40)]),
+        box(0.25, 0.25, 3.75, 3.75),
+        box(3, 2, 5, 4),  # half beyond the right edge, the rest over nodata (value 0)
+    ]
+    whole = class_coverage(classes_tif, polygons)
+    monkeypatch.setattr(zonal, "MAX_IN_MEMORY_BYTES", 0)  # every polygon reads its own window
+    with rasterio.open(classes_tif) as ds:
+        assert zonal._in_memory_source(ds, 1, np.array(polygons, dtype=object)) is None
+    windowed = class_coverage(classes_tif, polygons)
+    assert whole == windowed
+    # 3.5 x 3.5 cells, nodata where the bottom-right quarter is.
+    assert whole[-2].class_area[1] == pytest.approx(1.75 * 1.75 * 100)
+    assert whole[-1].fractions == {}
+    assert whole[-1].nodata_fraction == pytest.approx(0.5)
+    assert whole[-1].outside_fraction == pytest.approx(0.5)
