@@ -257,7 +257,6 @@ def router() -> APIRouter:
     ) -> JSONResponse:
         require_authenticated(principal)
         geometry = geometry_of(request, body.geometry, body.crs)
-        require_authenticated(principal)
         with request.app.state.db.connection() as conn, conn.transaction():
             lifecycle.check_etag(districts.get(conn, code), if_match, required=True)
             district, _, _ = districts.set_boundary(
