@@ -20,16 +20,21 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 ROLES = ("viewer", "analyst", "mesa_secretary", "focal_point", "coordinator", "admin")
 
 
-def _connect() -> None:
+def _database_url() -> str:
     from app import cluster
-    from app.djangoapp import setup_django
 
     url = cluster.database_url()
     if not url:
         raise InvalidInput(
             "No hay base de datos: ejecute `make run` (o `make db`) o defina DATABASE_URL."
         )
-    setup_django(url)
+    return url
+
+
+def _connect() -> None:
+    from app.djangoapp import setup_django
+
+    setup_django(_database_url())
 
 
 def _pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -65,10 +70,17 @@ class _Progress:
             self.bar.close()
 
 
-def _import_one(entry: dict[str, Any], *, show_progress: bool, user: str = "") -> Any:
-    """Run one import described like a manifest entry; return its ImportSummary."""
+def _import_one(
+    entry: dict[str, Any], *, show_progress: bool, user: str = "", database_url: str | None = None
+) -> Any:
+    """Run one import described like a manifest entry; return its ImportSummary.
+
+    With `database_url` a vector import writes over its own connection and Django starts
+    only if the importer needs its model; rasters always go through Django.
+    """
     layer, path = entry["layer"], entry["path"]
     if layer == "rasters":
+        _connect()
         from layers.raster_import import import_raster
 
         if not entry.get("theme") or not entry.get("name"):
@@ -102,6 +114,8 @@ def _import_one(entry: dict[str, Any], *, show_progress: bool, user: str = "") -
             user=user,
             progress=progress.advance,
             on_start=progress.start,
+            database_url=database_url,
+            start_django=_connect,
         )
     finally:
         progress.close()
@@ -131,7 +145,8 @@ class _NoDataFrames:
 def cmd_import(args: argparse.Namespace) -> int:
     """distritos import <layer> <path> ..."""
     _NoDataFrames.install()
-    _connect()
+    # No Django for a vector import (half a second of start-up): it writes with plain SQL.
+    url = _database_url()
     entry = {
         "layer": args.layer,
         "path": args.path,
@@ -150,7 +165,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         "synthetic": True if args.synthetic else None,
     }
     show = sys.stderr.isatty() and not args.json
-    summary = _import_one(entry, show_progress=show, user=args.user or "")
+    summary = _import_one(entry, show_progress=show, user=args.user or "", database_url=url)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else summary.text())
     return 0
 

@@ -15,8 +15,10 @@ Memory stays flat: only a couple of batches live in Python at a time.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +34,7 @@ from geo.errors import DomainError, InvalidInput, Unprocessable
 from geo.repair import POLYGON
 from geo.vector_io import VectorSource, open_source
 from layers import pgcopy, values
+from layers.import_database import ImportDatabase, column_limits, create_batch, finish_batch
 from layers.import_geometry import GeometryStep
 from layers.import_reading import Checksum, ahead, batches, geometry_column
 from layers.values import Converter, Issues
@@ -148,10 +151,14 @@ class Importer:
     constants: ClassVar[dict[str, Any]] = {}
     system: ClassVar[str | None] = None
     batch_size: ClassVar[int] = 20_000
+    # The model's defaults of NOT NULL columns, declared so an import needs no Django
+    # (tests/test_import_database.py holds them equal to the model's). None: ask the model.
+    defaults: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, sources: dict[str, str], constants: dict[str, Any]) -> None:
         self.sources = sources  # column -> file field
         self.fixed = constants  # column -> constant value
+        self.limits: dict[str, int] = {}  # varchar lengths, read from the table at run
 
     # -- choosing the schema ------------------------------------------------------------------
     @classmethod
@@ -280,40 +287,44 @@ class Importer:
         file_path: Path | None = None,
         progress: Progress | None = None,
         expected: int | None = None,
+        database_url: str | None = None,
     ) -> ImportSummary:
         """Load the source inside one transaction; on any error nothing of it stays.
 
         A large file into an empty table is COPYed straight into it (then indexed); any
-        other import goes through the staging table and one upsert by natural key.
+        other import goes through the staging table and one upsert by natural key. The
+        transaction is Django's, or with `database_url` one on a connection of its own.
         """
-        from django.db import connection, transaction
-
         started = time.perf_counter()
         checksum = Checksum(file_path)
         options = {"crs": crs, "swap_xy": swap_xy, "progress": progress}
+        database = ImportDatabase(database_url)
         try:
-            with transaction.atomic():
-                connection.ensure_connection()
-                with connection.connection.cursor() as cursor:
-                    batch_id = None if dry_run else self._create_batch(source, summary, user)
-                    direct = False
-                    if not dry_run and self._direct_possible(cursor, expected):
-                        direct = self._try_direct(cursor, source, summary, batch_id, options)
-                    if direct:
-                        self._check(cursor, summary, skip_rejected, duplicates=False)
-                    else:
-                        self._stage(cursor, source, summary, **options)
-                        self._check(cursor, summary, skip_rejected)
-                    if dry_run:
-                        self._count_dry(cursor, summary)
-                        transaction.set_rollback(True)
-                    else:
-                        if not direct:
-                            self._upsert(cursor, batch_id, summary)
-                            self.after_upsert(cursor, batch_id, summary)
-                        summary.batch_id = batch_id
-                        summary.seconds = round(time.perf_counter() - started, 3)
-                        self._finish_batch(batch_id, summary, checksum.value())
+            with database.transaction() as cursor:
+                self.limits = column_limits(cursor, self.table)
+                batch_id = None
+                if not dry_run:
+                    batch_id = create_batch(
+                        cursor, self.layer, summary.file, source.layer or "", user
+                    )
+                direct = False
+                if not dry_run and self._direct_possible(cursor, expected):
+                    direct = self._try_direct(database, cursor, source, summary, batch_id, options)
+                if direct:
+                    self._check(cursor, summary, skip_rejected, duplicates=False)
+                else:
+                    self._stage(cursor, source, summary, **options)
+                    self._check(cursor, summary, skip_rejected)
+                if dry_run:
+                    self._count_dry(cursor, summary)
+                    database.discard()
+                else:
+                    if not direct:
+                        self._upsert(cursor, batch_id, summary)
+                        self.after_upsert(cursor, batch_id, summary)
+                    summary.batch_id = batch_id
+                    summary.seconds = round(time.perf_counter() - started, 3)
+                    self._finish_batch(cursor, batch_id, summary, checksum.value())
         except DomainError:
             raise
         except Exception as error:
@@ -340,6 +351,7 @@ class Importer:
 
     def _try_direct(
         self,
+        database: ImportDatabase,
         cursor: Any,
         source: VectorSource,
         summary: ImportSummary,
@@ -348,13 +360,14 @@ class Importer:
     ) -> bool:
         """COPY straight into the empty table; on a duplicate key fall back to staging."""
         import psycopg
-        from django.db import transaction
 
         try:
-            with transaction.atomic():
+            with database.savepoint():
                 rebuild = self._drop_secondary_indexes(cursor)
+                suspended = self._suspend_batch_check(cursor)
                 self._load(cursor, source, summary, batch_id=batch_id, **options)
                 summary.inserted = summary.read - summary.rejected
+                self._resume_batch_check(cursor, suspended, batch_id)
                 if rebuild:
                     # Deferred foreign-key checks must run before an index can be built.
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -366,42 +379,65 @@ class Importer:
             summary.reset()
             return False
 
-    # -- steps ---------------------------------------------------------------------------------
-    def _create_batch(self, source: VectorSource, summary: ImportSummary, user: str) -> int:
-        from layers.models import ImportBatch
+    def _suspend_batch_check(self, cursor: Any) -> list[str]:
+        """Disable the per-row check of the batch_id foreign key; return the triggers to
+        re-enable (none when the role may not, i.e. is no superuser: rows are then checked).
 
-        batch = ImportBatch.objects.create(
-            layer=self.layer,
-            file_name=summary.file,
-            source_layer=source.layer or "",
-            checksum="",
-            user=user,
+        Every row of a direct load carries the batch created in this same transaction, so
+        one check of that batch (`_resume_batch_check`) proves what 100,000 per-row lookups
+        would. Only this table's own check triggers change, under the lock already held;
+        the batch table is not locked, and a rollback restores the triggers.
+        """
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(
+            """
+            SELECT t.tgname FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint
+            WHERE t.tgrelid = %s::regclass AND c.conrelid = t.tgrelid AND c.contype = 'f'
+              AND c.confrelid = 'layers_importbatch'::regclass AND t.tgenabled <> 'D'
+            """,
+            [self.table],
         )
-        return batch.pk
+        triggers = [name for (name,) in cursor.fetchall()]
+        for name in triggers:
+            cursor.execute(f'ALTER TABLE {self.table} DISABLE TRIGGER "{name}"')
+        return triggers
 
-    def _finish_batch(self, batch_id: int | None, summary: ImportSummary, checksum: str) -> None:
-        from django.utils import timezone
+    def _resume_batch_check(self, cursor: Any, triggers: list[str], batch_id: int | None) -> None:
+        """Re-enable the batch_id checks and make the one check they stood for."""
+        if not triggers:
+            return
+        for name in triggers:
+            cursor.execute(f'ALTER TABLE {self.table} ENABLE TRIGGER "{name}"')
+        # What the foreign key asks of every row (all carry `batch_id`, see _encode_direct):
+        # the batch exists, and stays (key-share lock, as the per-row check would take).
+        cursor.execute("SELECT 1 FROM layers_importbatch WHERE id = %s FOR KEY SHARE", [batch_id])
+        if cursor.fetchone() is None:
+            raise Unprocessable(
+                f"La carga directa en '{self.table}' dejó filas sin su lote de importación; "
+                "no se escribió nada.",
+                where="database",
+            )
 
-        from layers.models import ImportBatch
-
-        counts = {
+    # -- steps ---------------------------------------------------------------------------------
+    def _finish_batch(
+        self, cursor: Any, batch_id: int, summary: ImportSummary, checksum: str
+    ) -> None:
+        counts: dict[str, Any] = {
             k: getattr(summary, k)
             for k in ("read", "inserted", "updated", "repaired", "rejected", "seconds")
         }
         counts["schema"] = summary.schema
-        ImportBatch.objects.filter(pk=batch_id).update(
-            finished_at=timezone.now(), counts=counts, checksum=checksum
-        )
+        finish_batch(cursor, batch_id, counts, checksum)
 
-    def _model_field(self, name: str) -> Any:
-        from django.apps import apps
-
-        if not self.model:
-            return None
-        try:
-            return apps.get_model(self.model)._meta.get_field(name)
-        except Exception:
-            return None
+    def column_defaults(self) -> dict[str, Any]:
+        """Defaults (str, bool or number) of NOT NULL columns: declared, else the model's."""
+        if self.defaults is not None:
+            return self.defaults
+        if not hasattr(self, "_model_defaults"):
+            self._model_defaults = model_defaults(self.model, self.all_columns())
+        return self._model_defaults
 
     def _stage(
         self,
@@ -433,11 +469,11 @@ class Importer:
     ) -> None:
         """Read, convert, repair and COPY every batch: into the staging table, or straight
         into the layer table when `batch_id` is given (the direct path)."""
-        limits = {}
-        for column in self.all_columns():
-            model_field = self._model_field(column.name)
-            if column.type == "text" and getattr(model_field, "max_length", None):
-                limits[column.name] = model_field.max_length
+        limits = {
+            c.name: self.limits[c.name]
+            for c in self.all_columns()
+            if c.type == "text" and c.name in self.limits
+        }
         geometry = GeometryStep(self, source, summary, crs, swap_xy)
         direct = batch_id is not None
 
@@ -474,11 +510,12 @@ class Importer:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # One COPY per batch: reading and repairing the next batch overlaps with PostgreSQL
         # ingesting (and checking) this one.
-        for buffer in ahead(encoded(), depth=2):
-            with cursor.copy(statement) as copy:
-                copy.write(pgcopy.HEADER)
-                copy.write(buffer)
-                copy.write(pgcopy.TRAILER)
+        with _collector_paused():
+            for buffer in ahead(encoded(), depth=2):
+                with cursor.copy(statement) as copy:
+                    copy.write(pgcopy.HEADER)
+                    copy.write(buffer)
+                    copy.write(pgcopy.TRAILER)
         if summary.read == 0:
             raise InvalidInput(f"El archivo '{summary.file}' no tiene entidades.", where="path")
 
@@ -580,7 +617,7 @@ class Importer:
                 array = pc.split_pattern(array.cast(pa.string()), values.LIST_SEPARATOR)
                 parts.append((array, "text[]"))
                 continue
-            default = self._model_default(column.name)
+            default = self.column_defaults().get(column.name)
             if default is not None:
                 array = array.cast(pa.string()) if isinstance(default, str) else array
                 array = array.fill_null(default)
@@ -644,20 +681,9 @@ class Importer:
             pairs.append((column.name, expression))
         return pairs
 
-    def _model_default(self, name: str) -> Any:
-        """The model default of a NOT NULL column (str, bool or number), else None."""
-        model_field = self._model_field(name)
-        if model_field is None or model_field.null:
-            return None
-        default = model_field.default
-        return default if isinstance(default, str | bool | int | float) else None
-
     def _default_literal(self, name: str) -> str | None:
-        """The model default of a NOT NULL column as SQL, so absent values take it."""
-        model_field = self._model_field(name)
-        if model_field is None or model_field.null:
-            return None
-        default = model_field.default
+        """The default of a NOT NULL column as SQL, so absent values take it."""
+        default = self.column_defaults().get(name)
         if isinstance(default, bool):
             return "TRUE" if default else "FALSE"
         if isinstance(default, int | float):
@@ -738,6 +764,39 @@ class Importer:
         summary.inserted, summary.updated = cursor.fetchone()
 
 
+def model_defaults(model: str, columns: tuple[Column, ...]) -> dict[str, Any]:
+    """Defaults (str, bool or number) of a Django model's NOT NULL fields among `columns`
+    (Django must be set up)."""
+    from django.apps import apps
+
+    if not model:
+        return {}
+    meta = apps.get_model(model)._meta
+    defaults = {}
+    for column in columns:
+        try:
+            model_field = meta.get_field(column.name)
+        except Exception:
+            continue
+        default = model_field.default
+        if not model_field.null and isinstance(default, str | bool | int | float):
+            defaults[column.name] = default
+    return defaults
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while batches stream: the pipeline makes no cycles, and
+    each full collection would walk every object of the process (~0.2 s per 100,000 rows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def choose(
     classes: list[type[Importer]],
     layer: str,
@@ -780,8 +839,15 @@ def run_import(
     user: str = "",
     progress: Progress | None = None,
     on_start: Callable[[int | None], None] | None = None,
+    database_url: str | None = None,
+    start_django: Callable[[], None] | None = None,
 ) -> ImportSummary:
-    """Import one vector file into one layer (Django must be set up); see the module doc."""
+    """Import one vector file into one layer; see the module doc.
+
+    Writes through Django's connection (Django must be set up), or with `database_url`
+    through a connection of its own: then Django is only started (`start_django`) for an
+    importer that does not declare its column defaults.
+    """
     classes = importer_classes(layer)
     source = open_source(path, source_layer)
     if source.layer is None:
@@ -798,6 +864,8 @@ def run_import(
         schema=importer.label,
         dry_run=dry_run,
     )
+    if database_url is not None and importer.defaults is None and start_django is not None:
+        start_django()
     if on_start:
         on_start(info["features"] if info["features"] >= 0 else None)
     return importer.run(
@@ -811,6 +879,7 @@ def run_import(
         user=user,
         file_path=Path(path),
         progress=progress,
+        database_url=database_url,
     )
 
 

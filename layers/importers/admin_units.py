@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +18,7 @@ class DepartmentImporter(Importer):
     layer = "departments"
     model = "layers.Department"
     table = "layers_department"
+    defaults: ClassVar[dict[str, Any] | None] = {}
     key = ("code",)
     required = ("code", "name")
     columns = (Column("code", convert=values.divipola(2)), Column("name"))
@@ -45,6 +46,7 @@ class MunicipalityImporter(Importer):
     layer = "municipalities"
     model = "layers.Municipality"
     table = "layers_municipality"
+    defaults: ClassVar[dict[str, Any] | None] = {"legal_act": ""}
     key = ("code",)
     required = ("code", "name")
     columns = (

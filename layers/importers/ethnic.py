@@ -29,6 +29,7 @@ class EthnicTerritoryImporter(Importer):
     layer = "ethnic_territories"
     model = "layers.EthnicTerritory"
     table = "layers_ethnicterritory"
+    defaults: ClassVar[dict[str, Any] | None] = {"people": "", "legal_act": ""}
     key = ("kind", "source_id")
     required = ("kind", "name")
     columns = (

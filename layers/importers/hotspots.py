@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -51,6 +51,7 @@ class HotspotImporter(Importer):
     layer = "mining_hotspots"
     model = "layers.MiningHotspot"
     table = "layers_mininghotspot"
+    defaults: ClassVar[dict[str, Any] | None] = {"synthetic": False}
     key = ("source", "source_id")
     required = ("source", "source_id")
     columns = (

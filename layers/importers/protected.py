@@ -48,6 +48,7 @@ class ProtectedAreaImporter(Importer):
     layer = "protected_areas"
     model = "layers.ProtectedArea"
     table = "layers_protectedarea"
+    defaults: ClassVar[dict[str, Any] | None] = {"category_published": "", "legal_basis": ""}
     key = ("name", "category")
     required = ("name", "category_published")
     columns = (

@@ -68,6 +68,18 @@ class TenureImporter(Importer):
     layer = "mining_tenures"
     model = "layers.MiningTenure"
     table = "layers_miningtenure"
+    defaults: ClassVar[dict[str, Any] | None] = dict.fromkeys(
+        (
+            "mineral_group",
+            "status",
+            "stage",
+            "modality",
+            "scale",
+            "municipalities_published",
+            "source",
+        ),
+        "",
+    )
     key = ("expediente", "tenure_type")
     required = ("expediente", "tenure_type")
     columns = (
