@@ -7,6 +7,7 @@ Everything is vectorised over a batch; only bad geometries cost per-row Python.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +24,17 @@ from layers.values import Issues
 
 if TYPE_CHECKING:
     from layers.importer import Importer, ImportSummary
+
+
+@dataclass
+class Cleaned:
+    """One batch's geometries in EPSG:9377 (None where rejected), the file's own WKB when
+    nothing changed, repairs by index and the rows whose Z/M was dropped."""
+
+    geoms: np.ndarray
+    passthrough: pa.Array | None
+    repairs: dict[int, str]
+    zm_rows: np.ndarray
 
 
 class GeometryStep:
@@ -109,27 +121,36 @@ class GeometryStep:
             where="geometry",
         )
 
+    def report_zm(self, rows: np.ndarray) -> None:
+        """Count a batch's rows whose Z/M was dropped (batches in file order) in one warning."""
+        if not len(rows):
+            return
+        self.zm += len(rows)
+        self.summary.warnings[:] = [
+            w for w in self.summary.warnings if not w.startswith("Se descartaron las coord")
+        ]
+        self.summary.warn(
+            f"Se descartaron las coordenadas Z/M de {self.zm} entidades (p. ej. filas "
+            + ", ".join(str(r) for r in rows[:3])
+            + "): se guardan en 2D."
+        )
+
     def clean(
         self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
-    ) -> tuple[np.ndarray, pa.Array | None, dict[int, str]]:
-        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs."""
+    ) -> Cleaned:
+        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs.
+
+        Safe on several batches at once once the CRS is decided (the first batch decides
+        it alone); the rows whose Z/M was dropped are left for `report_zm`.
+        """
         raw = wkb.to_numpy(zero_copy_only=False)
         geoms, unreadable = parse_wkb(raw)
         for index, reason in unreadable.items():
             issues.rejected.setdefault(index, reason)
         changed = bool(unreadable)
         zm = has_zm(geoms)
-        if zm.any():
-            self.zm += int(zm.sum())
-            first = rows[np.flatnonzero(zm)[:3]]
-            self.summary.warnings[:] = [
-                w for w in self.summary.warnings if not w.startswith("Se descartaron las coord")
-            ]
-            self.summary.warn(
-                f"Se descartaron las coordenadas Z/M de {self.zm} entidades (p. ej. filas "
-                + ", ".join(str(r) for r in first)
-                + "): se guardan en 2D."
-            )
+        zm_rows = rows[np.flatnonzero(zm)]
+        if len(zm_rows):
             geoms = shapely.force_2d(geoms)
             changed = True
         if self.swap_xy:
@@ -175,7 +196,7 @@ class GeometryStep:
         for index, reason in rejected.items():
             issues.rejected.setdefault(index, reason)
         unchanged = not changed and not repaired and not rejected
-        return geoms, (wkb if unchanged else None), repairs
+        return Cleaned(geoms, wkb if unchanged else None, repairs, zm_rows)
 
 
 def colombia_bounds_9377() -> tuple[float, float, float, float]:

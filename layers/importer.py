@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -150,7 +152,7 @@ class Importer:
     signature: ClassVar[tuple[str, ...]] = ()
     constants: ClassVar[dict[str, Any]] = {}
     system: ClassVar[str | None] = None
-    batch_size: ClassVar[int] = 20_000
+    batch_size: ClassVar[int] = 10_000
     # The model's defaults of NOT NULL columns, declared so an import needs no Django
     # (tests/test_import_database.py holds them equal to the model's). None: ask the model.
     defaults: ClassVar[dict[str, Any] | None] = None
@@ -476,28 +478,26 @@ class Importer:
         }
         geometry = GeometryStep(self, source, summary, crs, swap_xy)
         direct = batch_id is not None
+        self.column_defaults()  # resolved once, before worker threads share it
 
-        def encoded() -> Iterator[pa.Buffer]:
-            for offset, batch in batches(source, self.batch_size):
-                summary.read += batch.num_rows
-                issues = Issues(batch.num_rows)
-                data = self.convert_batch(batch, issues)
-                self._check_required(data, issues, limits)
-                wkb = geometry_column(batch)
-                rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
-                geoms, passthrough, repairs = geometry.clean(wkb, rows, data, issues)
-                for message in issues.warnings:
-                    summary.warn(message)
-                self._record(summary, data, rows, repairs, issues.rejected)
-                keep = np.ones(batch.num_rows, dtype=bool)
-                keep[list(issues.rejected)] = False
-                if keep.any():
-                    if direct:
-                        yield self._encode_direct(data, geoms, passthrough, keep, batch_id)
-                    else:
-                        yield self._encode(data, geoms, passthrough, rows, keep)
-                if progress:
-                    progress(batch.num_rows)
+        def prepare(offset: int, batch: pa.RecordBatch) -> _Prepared:
+            """Convert, check, clean and encode one batch; touches no shared state."""
+            issues = Issues(batch.num_rows)
+            data = self.convert_batch(batch, issues)
+            self._check_required(data, issues, limits)
+            rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
+            cleaned = geometry.clean(geometry_column(batch), rows, data, issues)
+            keep = np.ones(batch.num_rows, dtype=bool)
+            keep[list(issues.rejected)] = False
+            buffer = None
+            if keep.any():
+                if direct:
+                    buffer = self._encode_direct(
+                        data, cleaned.geoms, cleaned.passthrough, keep, batch_id
+                    )
+                else:
+                    buffer = self._encode(data, cleaned.geoms, cleaned.passthrough, rows, keep)
+            return _Prepared(data, rows, issues, cleaned.repairs, cleaned.zm_rows, buffer)
 
         if direct:
             names = [c.name for c in self.columns] + ["area_ha", "geom", "batch_id"]
@@ -508,14 +508,22 @@ class Importer:
             # Foreign keys checked at the end of each batch's COPY, while the next batch is
             # prepared, instead of all at once (serially) before the indexes are rebuilt.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # One COPY per batch: reading and repairing the next batch overlaps with PostgreSQL
-        # ingesting (and checking) this one.
-        with _collector_paused():
-            for buffer in ahead(encoded(), depth=2):
-                with cursor.copy(statement) as copy:
-                    copy.write(pgcopy.HEADER)
-                    copy.write(buffer)
-                    copy.write(pgcopy.TRAILER)
+        # One COPY per batch, in file order: PostgreSQL ingests one batch while the next ones
+        # are read and prepared; the summary is kept here, so its messages keep file order.
+        with _collector_paused(), closing(_in_order(prepare, source, self.batch_size)) as ready:
+            for item in ready:
+                summary.read += len(item.rows)
+                geometry.report_zm(item.zm_rows)
+                for message in item.issues.warnings:
+                    summary.warn(message)
+                self._record(summary, item.data, item.rows, item.repairs, item.issues.rejected)
+                if item.buffer is not None:
+                    with cursor.copy(statement) as copy:
+                        copy.write(pgcopy.HEADER)
+                        copy.write(item.buffer)
+                        copy.write(pgcopy.TRAILER)
+                if progress:
+                    progress(len(item.rows))
         if summary.read == 0:
             raise InvalidInput(f"El archivo '{summary.file}' no tiene entidades.", where="path")
 
@@ -606,7 +614,9 @@ class Importer:
         if wkb is None:
             wkb = pa.array(shapely.to_wkb(kept, byte_order=1), pa.binary())
         polygons = shapely.get_type_id(kept) == POLYGON
-        ewkb = pgcopy.ewkb_multipolygons(wkb, polygons, STORAGE_SRID)
+        # All MultiPolygons already: the WKB goes as it is, and the column's type modifier
+        # gives it the storage SRID (PostGIS fills an unknown SRID from the typmod).
+        geometry = pgcopy.ewkb_multipolygons(wkb, polygons, STORAGE_SRID) if polygons.any() else wkb
         parts: list[tuple[pa.Array, str]] = []
         for column in self.columns:
             array = data.get(column.name)
@@ -623,7 +633,7 @@ class Importer:
                 array = array.fill_null(default)
             parts.append((array, column.stage_type))
         parts.append((pa.array(shapely.area(kept) / 10_000.0), "float8"))
-        parts.append((ewkb, "bytea"))
+        parts.append((geometry, "bytea"))
         parts.append((pa.array(np.full(size, batch_id, dtype=np.int64)), "int8"))
         return pgcopy.encode(parts)
 
@@ -762,6 +772,49 @@ class Importer:
             f"FROM {STAGE} s LEFT JOIN {self.table} t ON {join}"
         )
         summary.inserted, summary.updated = cursor.fetchone()
+
+
+@dataclass
+class _Prepared:
+    """One batch ready for COPY: what the summary needs, and the COPY rows (None: all
+    rejected)."""
+
+    data: dict[str, pa.Array]
+    rows: np.ndarray
+    issues: Issues
+    repairs: dict[int, str]
+    zm_rows: np.ndarray
+    buffer: pa.Buffer | None
+
+
+PREPARERS = 2  # batches prepared at once (GEOS, Arrow and GDAL release the GIL)
+
+
+def _in_order(
+    prepare: Callable[[int, pa.RecordBatch], _Prepared], source: VectorSource, size: int
+) -> Iterator[_Prepared]:
+    """Batches read a thread ahead and prepared on worker threads, yielded in file order.
+
+    The first batch is prepared alone (it may decide the file's CRS); then up to
+    PREPARERS batches are in the works while the caller COPYs the previous one.
+    """
+    with closing(ahead(batches(source, size), depth=2)) as reader:
+        first = next(reader, None)
+        if first is None:
+            return
+        yield prepare(*first)
+        window: deque[Future[_Prepared]] = deque()
+        with ThreadPoolExecutor(PREPARERS, thread_name_prefix="import-batch") as pool:
+            try:
+                for item in reader:
+                    window.append(pool.submit(prepare, *item))
+                    if len(window) > PREPARERS:
+                        yield window.popleft().result()
+                while window:
+                    yield window.popleft().result()
+            finally:
+                for future in window:
+                    future.cancel()
 
 
 def model_defaults(model: str, columns: tuple[Column, ...]) -> dict[str, Any]:
