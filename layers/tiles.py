@@ -15,6 +15,13 @@ How a tile is made, per layer:
   otherwise be 50,000 overlapping points and a 3 MB tile);
 - then to EPSG:3857 and `ST_AsMVTGeom` (clip, tile coordinates, validity).
 
+Zooms up to STORE_MAX_ZOOM read the same generalisation prepared once per layer revision
+(layers.tile_generalised: already in EPSG:3857, snapped, sub-pixel polygons as points);
+the statement checks, in its own snapshot, that the store was built at the layer's current
+revision and otherwise builds the tile as above, so edits show at once. Features wholly
+inside the (buffered) tile whose stored geometry is valid are only scaled to tile units
+(they are on the tile grid already); the others go through `ST_AsMVTGeom`.
+
 Size cap: a tile must stay under MAX_TILE_BYTES (500 KB uncompressed MVT). When it does
 not (thousands of features with unique names and codes), it is rebuilt on a 4x coarser grid
 publishing only each feature's id, label and class attribute; as a last resort every layer
@@ -33,7 +40,7 @@ from dataclasses import dataclass, replace
 from psycopg import Connection, sql
 
 from geo.errors import InvalidInput, NotFound
-from layers.registry import Layer
+from layers.registry import Layer, get_layer
 
 TILE_EXTENT = 4096
 TILE_BUFFER = 64
@@ -53,6 +60,14 @@ CELL = 32
 # Cell size (tile units) of the last-resort aggregation of every feature.
 AGGREGATE_CELL = 128
 POLYGONAL = {"Polygon", "MultiPolygon"}
+# Zooms up to this one read the pre-generalised store (layers.tile_generalised) when it is
+# at the layer's current revision; it must stay below AGGREGATE_BELOW_ZOOM (the store SQL
+# always aggregates sub-pixel polygons).
+STORE_MAX_ZOOM = 9
+STORE_TABLE = "layers_tilegeometry"
+CELL_TABLE = "layers_tilecell"
+STATE_TABLE = "layers_tilegeneralised"
+assert STORE_MAX_ZOOM < AGGREGATE_BELOW_ZOOM
 _CASTS = {"date": "::text", "datetime": "::text"}
 
 
@@ -206,7 +221,7 @@ def layer_mvt_sql(
             "SELECT (ST_XMin(f.bb) + ST_XMax(f.bb)) / 2 AS cx, "
             "(ST_YMin(f.bb) + ST_YMax(f.bb)) / 2 AS cy, f.klass FROM f WHERE {small} OFFSET 0) s "
             "GROUP BY floor(s.cx / %(cell)s), floor(s.cy / %(cell)s), s.klass) g, b"
-            ") q WHERE q.geom IS NOT NULL), ''::bytea)"
+            " OFFSET 0) q WHERE q.geom IS NOT NULL), ''::bytea)"
         ).format(
             props=_property_columns(layer),
             g=sql.Identifier(layer.geometry_column),
@@ -234,9 +249,114 @@ def layer_mvt_sql(
             where=where,
         )
     return sql.SQL(
-        "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ({rows}) q "
-        "WHERE q.geom IS NOT NULL), ''::bytea)"
+        "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ({rows} "
+        "OFFSET 0) q WHERE q.geom IS NOT NULL), ''::bytea)"
     ).format(name=sql.Literal(layer.name), extent=sql.Literal(TILE_EXTENT), fid=id_name, rows=rows)
+
+
+def uses_store(layer: Layer) -> bool:
+    """Whether the generalised store holds this layer: a registry layer (or a variant of it
+    publishing fewer attributes) on its registered table, not an ad-hoc layer."""
+    try:
+        registered = get_layer(layer.name)
+    except NotFound:
+        return False
+    return (
+        registered.table == layer.table
+        and registered.geometry_column == layer.geometry_column
+        and registered.id_column == layer.id_column
+        and registered.id_type == layer.id_type
+        and registered.geometry_type == layer.geometry_type
+        and registered.min_zoom == layer.min_zoom
+        and registered.max_zoom == layer.max_zoom
+    )
+
+
+def store_class(layer: Layer, class_properties: Mapping[str, str]) -> str | None:
+    """The attribute the store counts this layer's sub-pixel cells by (polygons only)."""
+    return class_properties.get(layer.name) if layer.geometry_type in POLYGONAL else None
+
+
+def layer_store_sql(
+    layer: Layer, public_only: bool, class_property: str | None = None
+) -> sql.Composable:
+    """SELECT of one layer's MVT bytes from the generalised store (zooms <= STORE_MAX_ZOOM).
+
+    The same content as `layer_mvt_sql` with `aggregate_small`: stored geometries are on
+    the tile unit lattice already, so a valid one wholly inside the buffered tile is only
+    scaled and flipped (exact integers); the rest are clipped by `ST_AsMVTGeom`. Attributes
+    and the public filter come from the layer's table, joined by id. Sub-pixel polygons are
+    read as the store counted them per cell (per audience and class).
+    """
+    id_name = sql.Literal("__fid" if layer.id_type == "integer" else None)
+    key = sql.SQL("g.fid::bigint" if layer.id_type == "integer" else "g.fid")
+    # The envelope spelt out (not b.buf3857) so the planner sees the box and estimates how
+    # many rows the tile holds (a hash join for a country-wide tile).
+    box = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(m)s)")
+    where = [
+        sql.SQL("g.layer = {} AND g.z = %(z)s AND g.geom && {}").format(
+            sql.Literal(layer.name), box
+        )
+    ]
+    if public_only and layer.public_filter:
+        where.append(sql.SQL("(" + layer.public_filter + ")"))
+    rows = sql.SQL(
+        "SELECT {props}, {count}CASE WHEN g.exact AND g.geom @ b.buf3857 THEN "
+        "ST_SnapToGrid(ST_Affine(g.geom, b.a, 0, 0, -b.a, -b.a * b.x0, b.a * b.y0), 1) "
+        "ELSE ST_AsMVTGeom(g.geom, b.env3857, {extent}, {buffer}, true) END AS geom "
+        "FROM {store} AS g JOIN {table} AS t ON t.{id} = {key}, b WHERE {where}"
+    ).format(
+        props=_property_columns(layer),
+        count=sql.SQL("NULL::integer AS count, ")
+        if layer.geometry_type in POLYGONAL
+        else sql.SQL(""),
+        extent=sql.Literal(TILE_EXTENT),
+        buffer=sql.Literal(TILE_BUFFER),
+        store=sql.Identifier(STORE_TABLE),
+        table=sql.Identifier(layer.table),
+        id=sql.Identifier(layer.id_column),
+        key=key,
+        where=sql.SQL(" AND ").join(where),
+    )
+    if layer.geometry_type in POLYGONAL:
+        audience = 1 if public_only and layer.public_filter else 0
+        rows = rows + sql.SQL(
+            " UNION ALL SELECT {agg}, g.n, ST_AsMVTGeom(g.geom, b.env3857, {extent}, {buffer}, "
+            "true) FROM {cells} AS g, b WHERE g.layer = {name} AND g.z = %(z)s "
+            "AND g.audience = {audience} AND g.geom && {box}"
+        ).format(
+            agg=_aggregate_columns(layer, class_property),
+            extent=sql.Literal(TILE_EXTENT),
+            buffer=sql.Literal(TILE_BUFFER),
+            cells=sql.Identifier(CELL_TABLE),
+            name=sql.Literal(layer.name),
+            audience=sql.Literal(audience),
+            box=box,
+        )
+    return sql.SQL(
+        "SELECT COALESCE((SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM ({rows} "
+        "OFFSET 0) q WHERE q.geom IS NOT NULL), ''::bytea)"
+    ).format(name=sql.Literal(layer.name), extent=sql.Literal(TILE_EXTENT), fid=id_name, rows=rows)
+
+
+def _fresh_or_live(
+    layer: Layer, class_property: str | None, stored: sql.Composable, live: sql.Composable
+) -> sql.Composable:
+    """The stored statement when the store is at the layer's current revision (and counts
+    cells by the class asked for), else the live one. The checks and the read share the
+    statement's snapshot: there is no window where an edit is missing from a tile."""
+    return sql.SQL(
+        "SELECT CASE WHEN (SELECT s.revision = (SELECT COALESCE(max(r.revision), 0) "
+        "FROM layers_layerrevision AS r WHERE r.layer = {name}) "
+        "AND s.class_property IS NOT DISTINCT FROM {klass} "
+        "FROM {state} AS s WHERE s.layer = {name}) THEN ({stored}) ELSE ({live}) END"
+    ).format(
+        state=sql.Identifier(STATE_TABLE),
+        name=sql.Literal(layer.name),
+        klass=sql.Literal(class_property),
+        stored=stored,
+        live=live,
+    )
 
 
 def layer_aggregate_sql(
@@ -277,20 +397,27 @@ def render_tile(
     public_only: bool,
     class_properties: Mapping[str, str] | None = None,
     max_bytes: int = MAX_TILE_BYTES,
+    use_store: bool = True,
 ) -> bytes:
-    """The MVT bytes of the layers at this tile, coarsened until under `max_bytes`."""
+    """The MVT bytes of the layers at this tile, coarsened until under `max_bytes`.
+
+    `use_store=False` always builds from the storage tables (tests compare both paths).
+    """
     visible = [layer for layer in layers if in_zoom_range(layer, tile.z)]
     if not visible:
         return b""
     classes = class_properties or {}
-    statement = tile_statement(visible, tile, public_only, class_properties=classes)
+    statement = tile_statement(
+        visible, tile, public_only, class_properties=classes, use_store=use_store
+    )
     data = run_tile(conn, statement, tile, 1)
     if len(data) <= max_bytes:
         return data
     # Too big: mostly the attribute values of thousands of features. Keep every feature's
     # shape on a 4x coarser grid, with only its id, label and class.
     slim = [_slim(layer, classes.get(layer.name)) for layer in visible]
-    statement = tile_statement(slim, tile, public_only, class_properties=classes)
+    # The store is on the first grid: coarser retries read the storage tables.
+    statement = tile_statement(slim, tile, public_only, class_properties=classes, use_store=False)
     data = run_tile(conn, statement, tile, GRID_STEPS[-1])
     if len(data) <= max_bytes:
         return data
@@ -310,14 +437,22 @@ def tile_statement(
     public_only: bool,
     aggregate: bool = False,
     class_properties: Mapping[str, str] | None = None,
+    use_store: bool = True,
 ) -> sql.Composable:
-    """The full tile statement with named parameters only (z, x, y, m, seg, grid, small, cell)."""
+    """The full tile statement with named parameters only (z, x, y, m, seg, grid, small, cell).
+
+    At zooms up to STORE_MAX_ZOOM (first pass only, not the coarser retries) a layer reads
+    the generalised store when it is fresh.
+    """
     srid = layers[0].srid
     bounds = sql.SQL(
+        "SELECT e.env3857, e.buf3857, ST_Transform(ST_Segmentize(e.buf3857, %(seg)s), {srid}) "
+        "AS env, {extent} / (ST_XMax(e.env3857) - ST_XMin(e.env3857)) AS a, "
+        "ST_XMin(e.env3857) AS x0, ST_YMax(e.env3857) AS y0 FROM ("
         "SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env3857, "
-        "ST_Transform(ST_Segmentize(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(m)s), "
-        "%(seg)s), {srid}) AS env"
-    ).format(srid=sql.Literal(srid))
+        "ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(m)s) AS buf3857) e"
+    ).format(srid=sql.Literal(srid), extent=sql.Literal(float(TILE_EXTENT)))
+    stored = use_store and not aggregate and tile.z <= STORE_MAX_ZOOM
     parts = []
     for layer in layers:
         klass = (class_properties or {}).get(layer.name)
@@ -325,6 +460,9 @@ def tile_statement(
             part = layer_aggregate_sql(layer, public_only, klass)
         else:
             part = layer_mvt_sql(layer, public_only, klass, tile.z < AGGREGATE_BELOW_ZOOM)
+            if stored and uses_store(layer):
+                cls = store_class(layer, class_properties or {})
+                part = _fresh_or_live(layer, cls, layer_store_sql(layer, public_only, klass), part)
         parts.append(sql.SQL("(") + part + sql.SQL(")"))
     return sql.SQL("WITH b AS MATERIALIZED ({bounds}) SELECT {parts}").format(
         bounds=bounds, parts=sql.SQL(" || ").join(parts)

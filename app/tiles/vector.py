@@ -4,23 +4,86 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.auth import Principal, current_principal
 from app.tiles.symbology import class_properties
 from geo.errors import InvalidInput
-from layers import queries, tilecache
+from layers import queries, tile_generalised, tilecache
 from layers.registry import Layer, readable_layer
-from layers.tiles import MAX_TILE_BYTES, TILE_EXTENT, TileAddress, in_zoom_range, render_tile
+from layers.tiles import (
+    MAX_TILE_BYTES,
+    STORE_MAX_ZOOM,
+    TILE_EXTENT,
+    TileAddress,
+    in_zoom_range,
+    render_tile,
+)
 
 MVT = "application/vnd.mapbox-vector-tile"
 # Bump when the tile encoding changes, so clients' ETags do not match old tiles.
 ENCODING_VERSION = "1"
 COLOMBIA_BOUNDS = (-79.1, -4.3, -66.8, 13.5)
+# How often (seconds) a worker looks for layers whose generalised store is stale.
+STORE_CHECK_S = 2.0
+
+log = logging.getLogger(__name__)
+
+
+class StoreRefresher:
+    """Rebuilds stale low-zoom generalised stores (layers.tile_generalised) off the request.
+
+    A stale store is never read (the tile statement checks its revision and builds from
+    the storage table instead), so this only restores speed after an import or edit. Low-zoom
+    requests poke it; at most every STORE_CHECK_S one background thread per process checks
+    and rebuilds, on its own connection (no statement timeout: a national layer takes
+    seconds). Workers of other processes skip a layer being built (advisory lock).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._checked = float("-inf")
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < STORE_CHECK_S or self._thread is not None:
+                return
+            self._checked = now
+            self._thread = threading.Thread(target=self._run, name="tile-store", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                built = tile_generalised.refresh_stale(conn, class_properties=class_properties())
+            if built:
+                log.info("teselas: almacén generalizado reconstruido para %s", ", ".join(built))
+        except psycopg.Error:
+            # The next poke retries; tiles are correct meanwhile (built from the tables).
+            log.exception("teselas: no se pudo reconstruir el almacén generalizado")
+        finally:
+            with self._lock:
+                self._thread = None
+
+
+def _store_refresher(request: Request) -> StoreRefresher:
+    state = request.app.state
+    refresher = getattr(state, "tile_store_refresher", None)
+    if refresher is None:
+        refresher = StoreRefresher(state.settings.database.url)
+        state.tile_store_refresher = refresher
+    return refresher
 
 
 @dataclass(frozen=True)
@@ -117,6 +180,8 @@ def router() -> APIRouter:
         if not any(in_zoom_range(layer, z) for layer in selection.layers):
             etag = _etag(selection, tile, "out-of-range")
             return _respond(request, b"", _headers(request, selection, etag))
+        if z <= STORE_MAX_ZOOM:
+            _store_refresher(request).poke()
         with request.app.state.db.connection() as conn:
             if not settings.cache:
                 compressed = _compress(build_tile(conn, selection, tile))
