@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -510,7 +511,9 @@ class Importer:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # One COPY per batch, in file order: PostgreSQL ingests one batch while the next ones
         # are read and prepared; the summary is kept here, so its messages keep file order.
-        with _collector_paused(), closing(_in_order(prepare, source, self.batch_size)) as ready:
+        # Without a CRS yet, the first batch decides it alone before others are prepared.
+        ordered = _in_order(prepare, source, self.batch_size, first_alone=geometry.crs is None)
+        with _collector_paused(), closing(ordered) as ready:
             for item in ready:
                 summary.read += len(item.rows)
                 geometry.report_zm(item.zm_rows)
@@ -788,25 +791,40 @@ class _Prepared:
 
 
 PREPARERS = 2  # batches prepared at once (GEOS, Arrow and GDAL release the GIL)
+FIRST_PIECE = 2_000  # a large first batch is prepared in quarters of at least this
 
 
 def _in_order(
-    prepare: Callable[[int, pa.RecordBatch], _Prepared], source: VectorSource, size: int
+    prepare: Callable[[int, pa.RecordBatch], _Prepared],
+    source: VectorSource,
+    size: int,
+    first_alone: bool,
 ) -> Iterator[_Prepared]:
     """Batches read a thread ahead and prepared on worker threads, yielded in file order.
 
-    The first batch is prepared alone (it may decide the file's CRS); then up to
-    PREPARERS batches are in the works while the caller COPYs the previous one.
+    Up to PREPARERS batches are in the works while the caller COPYs the previous one;
+    `first_alone` prepares the first batch before any other starts. Otherwise the first
+    batch goes in quarters: PostgreSQL idles until the first COPY, so make it come soon.
     """
     with closing(ahead(batches(source, size), depth=2)) as reader:
         first = next(reader, None)
         if first is None:
             return
-        yield prepare(*first)
+        offset, batch = first
+        pieces = [first]
+        if first_alone:
+            yield prepare(offset, batch)
+            pieces = []
+        elif batch.num_rows >= 4 * FIRST_PIECE:
+            step = -(-batch.num_rows // 4)
+            pieces = [
+                (offset + start, batch.slice(start, step))
+                for start in range(0, batch.num_rows, step)
+            ]
         window: deque[Future[_Prepared]] = deque()
         with ThreadPoolExecutor(PREPARERS, thread_name_prefix="import-batch") as pool:
             try:
-                for item in reader:
+                for item in chain(pieces, reader):
                     window.append(pool.submit(prepare, *item))
                     if len(window) > PREPARERS:
                         yield window.popleft().result()
