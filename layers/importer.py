@@ -9,8 +9,13 @@ read (pyogrio, Arrow batches, a thread ahead) -> map and convert attributes -> p
 Z/M, check lon/lat, reproject to EPSG:9377, repair (layers.import_geometry) -> binary COPY
 into a TEMP staging table -> refuse duplicate natural keys -> one INSERT ... ON CONFLICT DO
 UPDATE counting inserted and updated -> ImportBatch. A large file into an empty table skips
-the staging table: it is COPYed straight in and its secondary indexes are rebuilt after.
-Memory stays flat: only a couple of batches live in Python at a time.
+the staging table: it is COPYed straight in (the batch foreign key checked once, not per
+row) and its secondary indexes are rebuilt after. Batches are prepared two at a time on
+worker threads and COPYed in file order while the next ones are prepared; the summary is
+kept in file order. Memory stays flat: only a few batches live in Python at a time.
+
+The transaction is Django's connection's, or given a URL (`distritos import`) one on a
+psycopg connection of its own (layers.import_database): the CLI then never starts Django.
 """
 
 from __future__ import annotations
@@ -506,8 +511,9 @@ class Importer:
         else:
             statement = f"COPY {STAGE} FROM STDIN (FORMAT BINARY)"
         if direct:
-            # Foreign keys checked at the end of each batch's COPY, while the next batch is
-            # prepared, instead of all at once (serially) before the indexes are rebuilt.
+            # Foreign keys still checked per row (see _suspend_batch_check) are checked at
+            # the end of each batch's COPY, while the next batch is prepared, instead of all
+            # at once (serially) before the indexes are rebuilt.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # One COPY per batch, in file order: PostgreSQL ingests one batch while the next ones
         # are read and prepared; the summary is kept here, so its messages keep file order.
