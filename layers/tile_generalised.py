@@ -48,7 +48,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS {STORE_TABLE} (
   layer text NOT NULL,
   z smallint NOT NULL,
   fid text NOT NULL,
-  -- valid and non-empty: drawn by scaling alone when wholly inside the tile
+  -- valid, non-empty and not a collection (MVT has none): drawn by scaling alone when
+  -- wholly inside the tile; other rows go through ST_AsMVTGeom
   exact boolean NOT NULL,
   geom geometry(Geometry, 3857) NOT NULL
 );
@@ -105,7 +106,8 @@ def _build_sql(layer: Layer, class_property: str | None) -> sql.Composable:
         "FROM s CROSS JOIN generate_series(%(zmin)s::int, %(zmax)s::int) AS z(z) "
         "CROSS JOIN LATERAL (SELECT {world} / 2 ^ z.z / {extent} AS unit) u), "
         "drawn AS (INSERT INTO {store} (layer, z, fid, exact, geom) "
-        "SELECT %(layer)s, r.z, r.fid, NOT ST_IsEmpty(p.geom) AND ST_IsValid(p.geom), p.geom "
+        "SELECT %(layer)s, r.z, r.fid, NOT ST_IsEmpty(p.geom) AND ST_IsValid(p.geom) "
+        "AND GeometryType(p.geom) <> 'GEOMETRYCOLLECTION', p.geom "
         "FROM r CROSS JOIN LATERAL (SELECT ST_ForcePolygonCW(ST_RemoveRepeatedPoints("
         "ST_SnapToGrid(r.g3857, r.unit * {grid_units}))) AS geom) p WHERE NOT r.small) "
         "INSERT INTO {cells} (layer, z, audience, klass, n, geom) "

@@ -16,11 +16,17 @@ How a tile is made, per layer:
 - then to EPSG:3857 and `ST_AsMVTGeom` (clip, tile coordinates, validity).
 
 Zooms up to STORE_MAX_ZOOM read the same generalisation prepared once per layer revision
-(layers.tile_generalised: already in EPSG:3857, snapped, sub-pixel polygons as points);
-the statement checks, in its own snapshot, that the store was built at the layer's current
+(layers.tile_generalised): geometries already in EPSG:3857 and snapped there to the same
+4-unit grid (aligned with the tile lattice), sub-pixel polygons already counted per cell and
+class (cells aligned with the tile grid, so a feature's cell does not depend on the tile).
+The statement checks, in its own snapshot, that the store was built at the layer's current
 revision and otherwise builds the tile as above, so edits show at once. Features wholly
 inside the (buffered) tile whose stored geometry is valid are only scaled to tile units
-(they are on the tile grid already); the others go through `ST_AsMVTGeom`.
+(they are on the tile grid already); the others go through `ST_AsMVTGeom`. Attributes and
+the public filter always come from the layer's table (joined by id).
+
+Each row's geometry expression is evaluated once: `OFFSET 0` keeps PostgreSQL from pushing
+the `geom IS NOT NULL` filter down and computing `ST_AsMVTGeom` a second time for it.
 
 Size cap: a tile must stay under MAX_TILE_BYTES (500 KB uncompressed MVT). When it does
 not (thousands of features with unique names and codes), it is rebuilt on a 4x coarser grid
@@ -486,5 +492,6 @@ def tile_params(tile: TileAddress, step: int = 1) -> dict:
 
 def run_tile(conn: Connection, statement: sql.Composable, tile: TileAddress, step: int) -> bytes:
     """Execute a tile statement and return its bytes (empty when no feature)."""
-    row = conn.execute(statement, tile_params(tile, step)).fetchone()
+    # Binary results: the MVT bytes as they are, not hex text to encode and decode.
+    row = conn.execute(statement, tile_params(tile, step), binary=True).fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -144,8 +144,11 @@ def _respond(request: Request, compressed: bytes, headers: dict[str, str]) -> Re
     return Response(gzip.decompress(compressed), media_type=MVT, headers=headers)
 
 
-def _compress(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=5, mtime=0) if data else b""
+def _compress(data: bytes, kept: bool = True) -> bytes:
+    """Gzip a tile: level 5 when it is kept in the cache (compressed once, sent many times),
+    level 1 when it is built per request (a quarter of the tile's CPU at level 5 on
+    country-wide tiles, for ~8 % more bytes)."""
+    return gzip.compress(data, compresslevel=5 if kept else 1, mtime=0) if data else b""
 
 
 def build_tile(conn, selection: TileLayers, tile: TileAddress) -> bytes:
@@ -184,7 +187,7 @@ def router() -> APIRouter:
             _store_refresher(request).poke()
         with request.app.state.db.connection() as conn:
             if not settings.cache:
-                compressed = _compress(build_tile(conn, selection, tile))
+                compressed = _compress(build_tile(conn, selection, tile), kept=False)
                 etag = '"' + hashlib.sha1(compressed).hexdigest()[:20] + '"'
                 return _respond(request, compressed, _headers(request, selection, etag))
             entry = tilecache.lookup(conn, selection.names, selection.public_only, tile)
