@@ -13,9 +13,11 @@ import pytest
 
 from tests.import_files import (
     counts,
+    feature,
     forget_imports_since,
     last_batch,
     polygon,
+    square,
     tenure,
     write_geojson,
 )
@@ -276,3 +278,24 @@ def test_batches_prepared_in_parallel_are_reported_in_file_order(
     assert (summary.read, summary.inserted, summary.repaired) == (11, 11, 4)
     assert [r.split(" (")[0] for r in summary.repairs] == ["fila 2", "fila 5", "fila 7", "fila 10"]
     assert seen == [1, 1, 1, 1, 4, 3]
+
+
+def test_an_importer_without_declared_defaults_starts_django_for_its_model(
+    db, database_url, tmp_path, clean
+):
+    from layers.importer import run_import
+
+    started: list[bool] = []
+    features = [feature({"nombre": "Río Sin Nivel"}, polygon(square(-76.5, 7.5)))]
+    summary = run_import(
+        "hydro_units",
+        write_geojson(tmp_path / "sin-nivel.geojson", features),
+        system="pomca",
+        database_url=database_url,
+        start_django=lambda: started.append(True),
+    )
+    assert (summary.inserted, started) == (1, [True])
+    level = db.execute(
+        "SELECT level FROM hydrology_hydrounit WHERE name = 'Río Sin Nivel'"
+    ).fetchone()[0]
+    assert level == 1  # HydroUnit.level's model default, known only to Django
