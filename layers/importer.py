@@ -756,8 +756,10 @@ class Importer:
 
         Building an index once over a bulk load is several times cheaper than maintaining it
         row by row (GiST above all). Primary-key and unique indexes stay: the upsert needs them.
-        The drop holds the table's lock until commit, so readers wait for a bulk load instead
-        of seeing it half done; small imports keep every index.
+        So does the index on batch_id alone: one key per import, kept in passing for what a
+        rebuild costs, and a rebuild would come serially at the end. The drop holds the
+        table's lock until commit, so readers wait for a bulk load instead of seeing it half
+        done; small imports keep every index.
         """
         cursor.execute(
             """
@@ -765,6 +767,9 @@ class Importer:
             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
             WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique
               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+              AND NOT (x.indnatts = 1 AND x.indkey[0] = (
+                  SELECT attnum FROM pg_attribute
+                  WHERE attrelid = x.indrelid AND attname = 'batch_id'))
             """,
             [self.table],
         )
