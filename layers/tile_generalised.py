@@ -34,11 +34,11 @@ from layers.tiles import (
     POLYGONAL,
     SMALL_UNITS,
     STATE_TABLE,
-    STORE_MAX_ZOOM,
     STORE_TABLE,
     TILE_EXTENT,
     WORLD_WIDTH,
     store_class,
+    store_zooms,
     uses_store,
 )
 
@@ -187,7 +187,7 @@ def refresh(
     published = {p.name for p in layer.properties}
     # Tiles only aggregate by a published attribute (app.tiles.vector filters the same way).
     klass = store_class(layer, {layer.name: class_property} if class_property in published else {})
-    zmin, zmax = max(layer.min_zoom, 0), min(layer.max_zoom, STORE_MAX_ZOOM)
+    zmin, zmax = store_zooms(layer)
     previous = conn.autocommit
     conn.autocommit = False
     try:

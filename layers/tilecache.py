@@ -68,7 +68,8 @@ def _params(names: Sequence[str], public: bool, tile: TileAddress) -> dict:
 
 def lookup(conn: Connection, names: Sequence[str], public: bool, tile: TileAddress) -> CacheEntry:
     """Current revision key of the layer set and the cached tile when it was built at it."""
-    key, data = conn.execute(_LOOKUP, _params(names, public, tile)).fetchone()
+    # Binary results: the gzipped bytes as they are, not hex text to encode and decode.
+    key, data = conn.execute(_LOOKUP, _params(names, public, tile), binary=True).fetchone()
     return CacheEntry(key=key, data=bytes(data) if data is not None else None)
 
 

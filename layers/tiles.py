@@ -70,10 +70,14 @@ POLYGONAL = {"Polygon", "MultiPolygon"}
 # at the layer's current revision; it must stay below AGGREGATE_BELOW_ZOOM (the store SQL
 # always aggregates sub-pixel polygons).
 STORE_MAX_ZOOM = 9
+# The size-cap retry snaps to a 4x coarser grid (GRID_STEPS[-1]) with a 4x larger sub-pixel
+# size: exactly the generalisation of the zoom two levels up, which the store also keeps.
+COARSER_ZOOMS = 2
 STORE_TABLE = "layers_tilegeometry"
 CELL_TABLE = "layers_tilecell"
 STATE_TABLE = "layers_tilegeneralised"
 assert STORE_MAX_ZOOM < AGGREGATE_BELOW_ZOOM
+assert GRID_STEPS[-1] == 2**COARSER_ZOOMS
 _CASTS = {"date": "::text", "datetime": "::text"}
 
 
@@ -278,6 +282,12 @@ def uses_store(layer: Layer) -> bool:
     )
 
 
+def store_zooms(layer: Layer) -> tuple[int, int]:
+    """The first and last zoom the store keeps for a layer (two above its minimum zoom, for
+    the size-cap retry of its first tiles)."""
+    return max(layer.min_zoom - COARSER_ZOOMS, 0), min(layer.max_zoom, STORE_MAX_ZOOM)
+
+
 def store_class(layer: Layer, class_properties: Mapping[str, str]) -> str | None:
     """The attribute the store counts this layer's sub-pixel cells by (polygons only)."""
     return class_properties.get(layer.name) if layer.geometry_type in POLYGONAL else None
@@ -293,6 +303,9 @@ def layer_store_sql(
     scaled and flipped (exact integers); the rest are clipped by `ST_AsMVTGeom`. Attributes
     and the public filter come from the layer's table, joined by id. Sub-pixel polygons are
     read as the store counted them per cell (per audience and class).
+
+    The store zoom is the parameter `sz`: the tile's zoom, or two above it for the size-cap
+    retry (its 4x coarser grid; cells are then 4x larger too, 16 screen pixels).
     """
     id_name = sql.Literal("__fid" if layer.id_type == "integer" else None)
     key = sql.SQL("g.fid::bigint" if layer.id_type == "integer" else "g.fid")
@@ -300,7 +313,7 @@ def layer_store_sql(
     # many rows the tile holds (a hash join for a country-wide tile).
     box = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(m)s)")
     where = [
-        sql.SQL("g.layer = {} AND g.z = %(z)s AND g.geom && {}").format(
+        sql.SQL("g.layer = {} AND g.z = %(sz)s AND g.geom && {}").format(
             sql.Literal(layer.name), box
         )
     ]
@@ -328,7 +341,7 @@ def layer_store_sql(
         audience = 1 if public_only and layer.public_filter else 0
         rows = rows + sql.SQL(
             " UNION ALL SELECT {agg}, g.n, ST_AsMVTGeom(g.geom, b.env3857, {extent}, {buffer}, "
-            "true) FROM {cells} AS g, b WHERE g.layer = {name} AND g.z = %(z)s "
+            "true) FROM {cells} AS g, b WHERE g.layer = {name} AND g.z = %(sz)s "
             "AND g.audience = {audience} AND g.geom && {box}"
         ).format(
             agg=_aggregate_columns(layer, class_property),
@@ -422,8 +435,9 @@ def render_tile(
     # Too big: mostly the attribute values of thousands of features. Keep every feature's
     # shape on a 4x coarser grid, with only its id, label and class.
     slim = [_slim(layer, classes.get(layer.name)) for layer in visible]
-    # The store is on the first grid: coarser retries read the storage tables.
-    statement = tile_statement(slim, tile, public_only, class_properties=classes, use_store=False)
+    statement = tile_statement(
+        slim, tile, public_only, class_properties=classes, use_store=use_store, coarser=True
+    )
     data = run_tile(conn, statement, tile, GRID_STEPS[-1])
     if len(data) <= max_bytes:
         return data
@@ -444,11 +458,14 @@ def tile_statement(
     aggregate: bool = False,
     class_properties: Mapping[str, str] | None = None,
     use_store: bool = True,
+    coarser: bool = False,
 ) -> sql.Composable:
-    """The full tile statement with named parameters only (z, x, y, m, seg, grid, small, cell).
+    """The full tile statement with named parameters only (z, x, y, m, seg, grid, small, cell,
+    sz).
 
-    At zooms up to STORE_MAX_ZOOM (first pass only, not the coarser retries) a layer reads
-    the generalised store when it is fresh.
+    At zooms up to STORE_MAX_ZOOM a layer reads the generalised store when it is fresh: at
+    the tile's zoom, or (`coarser`, the size-cap retry) two zooms up. The last-resort
+    aggregation always reads the storage tables.
     """
     srid = layers[0].srid
     bounds = sql.SQL(
@@ -459,6 +476,7 @@ def tile_statement(
         "ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(m)s) AS buf3857) e"
     ).format(srid=sql.Literal(srid), extent=sql.Literal(float(TILE_EXTENT)))
     stored = use_store and not aggregate and tile.z <= STORE_MAX_ZOOM
+    store_zoom = tile.z - (COARSER_ZOOMS if coarser else 0)
     parts = []
     for layer in layers:
         klass = (class_properties or {}).get(layer.name)
@@ -466,7 +484,7 @@ def tile_statement(
             part = layer_aggregate_sql(layer, public_only, klass)
         else:
             part = layer_mvt_sql(layer, public_only, klass, tile.z < AGGREGATE_BELOW_ZOOM)
-            if stored and uses_store(layer):
+            if stored and uses_store(layer) and store_zoom >= store_zooms(layer)[0]:
                 cls = store_class(layer, class_properties or {})
                 part = _fresh_or_live(layer, cls, layer_store_sql(layer, public_only, klass), part)
         parts.append(sql.SQL("(") + part + sql.SQL(")"))
@@ -487,6 +505,8 @@ def tile_params(tile: TileAddress, step: int = 1) -> dict:
         "grid": unit * GRID_UNITS * step,
         "small": unit * SMALL_UNITS * step,
         "cell": unit * (AGGREGATE_CELL if step > GRID_STEPS[-1] else CELL),
+        # The store zoom with the same grid: one zoom up per doubling of the step.
+        "sz": max(tile.z - (step.bit_length() - 1), 0),
     }
 
 

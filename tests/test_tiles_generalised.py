@@ -360,3 +360,36 @@ def test_store_applies_the_public_filter(client, db, block):
     if anonymous.status_code == 200:
         features = mapbox_vector_tile.decode(anonymous.content)["districts"]["features"]
         assert "dm-generalizado-borrador" not in {f["properties"]["code"] for f in features}
+
+
+def test_size_cap_retry_reads_the_store_two_zooms_up(db, block):
+    """Over the byte cap, the slim retry (4x coarser grid) keeps the live retry's content."""
+    _fresh(db)
+    layer = get_layer("municipalities")
+    for z in (6, 8):
+        tile = _centre(z)
+        full = [render_tile(db, [layer], tile, True, _classes(), use_store=u) for u in (1, 0)]
+        cap = min(map(len, full)) - 1  # one byte too many for both paths: the retry runs
+        retried = {
+            use: _by_key(
+                mapbox_vector_tile.decode(
+                    render_tile(db, [layer], tile, True, _classes(), cap, use_store=use)
+                )["municipalities"]["features"],
+                "code",
+            )
+            for use in (True, False)
+        }
+        stored, live = retried[True], retried[False]
+        assert set(CODES) & set(stored) == set(CODES) & set(live) != set(), z
+        for code in set(CODES) & set(live):
+            # Only the id, label and class attributes are kept.
+            assert (
+                stored[code]["properties"]
+                == live[code]["properties"]
+                == {
+                    "code": code,
+                    "name": live[code]["properties"]["name"],
+                }
+            )
+            a, b = shape(stored[code]["geometry"]), shape(live[code]["geometry"])
+            assert a.hausdorff_distance(b) <= 4 * TOLERANCE_UNITS, (z, code)
