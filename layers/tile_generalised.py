@@ -68,6 +68,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS {STATE_TABLE} (
   layer text PRIMARY KEY,
   revision bigint NOT NULL,
   class_property text,
+  zmin smallint NOT NULL,
+  zmax smallint NOT NULL,
   built_at timestamptz NOT NULL DEFAULT now()
 );
 """
@@ -135,14 +137,15 @@ def _build_sql(layer: Layer, class_property: str | None) -> sql.Composable:
     )
 
 
-def _state(conn: Connection, names: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+def _state(conn: Connection, names: Sequence[str]) -> dict[str, tuple]:
+    """Per layer: the revision, class attribute and zoom range its store was built with."""
     rows = conn.execute(
-        sql.SQL("SELECT layer, revision, class_property FROM {} WHERE layer = ANY(%s)").format(
-            sql.Identifier(STATE_TABLE)
-        ),
+        sql.SQL(
+            "SELECT layer, revision, class_property, zmin, zmax FROM {} WHERE layer = ANY(%s)"
+        ).format(sql.Identifier(STATE_TABLE)),
         [list(names)],
     ).fetchall()
-    return {name: (revision, klass) for name, revision, klass in rows}
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def stale_layers(
@@ -166,7 +169,7 @@ def stale_layers(
     return [
         layer
         for layer in wanted
-        if built.get(layer.name) != (current[layer.name], wanted_class(layer))
+        if built.get(layer.name) != (current[layer.name], wanted_class(layer), *store_zooms(layer))
     ]
 
 
@@ -198,7 +201,7 @@ def refresh(
         ).fetchone()[0]
         current = revisions(conn, [layer.name])[layer.name]
         built = _state(conn, [layer.name]).get(layer.name)
-        if not locked or (not force and built == (current, klass)):
+        if not locked or (not force and built == (current, klass, zmin, zmax)):
             conn.rollback()
             return False
         # Snapping may leave a self-touching ring: such a row is drawn through ST_AsMVTGeom.
@@ -214,12 +217,12 @@ def refresh(
             )
         conn.execute(
             sql.SQL(
-                "INSERT INTO {} (layer, revision, class_property, built_at) "
-                "VALUES (%s, %s, %s, now()) ON CONFLICT (layer) DO UPDATE SET "
+                "INSERT INTO {} (layer, revision, class_property, zmin, zmax, built_at) "
+                "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (layer) DO UPDATE SET "
                 "revision = EXCLUDED.revision, class_property = EXCLUDED.class_property, "
-                "built_at = now()"
+                "zmin = EXCLUDED.zmin, zmax = EXCLUDED.zmax, built_at = now()"
             ).format(sql.Identifier(STATE_TABLE)),
-            [layer.name, current, klass],
+            [layer.name, current, klass, zmin, zmax],
         )
         # Fresh statistics: the tile statements' plans depend on how many rows a box holds.
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(STORE_TABLE)))

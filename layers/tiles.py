@@ -359,20 +359,26 @@ def layer_store_sql(
 
 
 def _fresh_or_live(
-    layer: Layer, class_property: str | None, stored: sql.Composable, live: sql.Composable
+    layer: Layer,
+    class_property: str | None,
+    store_zoom: int,
+    stored: sql.Composable,
+    live: sql.Composable,
 ) -> sql.Composable:
-    """The stored statement when the store is at the layer's current revision (and counts
-    cells by the class asked for), else the live one. The checks and the read share the
-    statement's snapshot: there is no window where an edit is missing from a tile."""
+    """The stored statement when the store is at the layer's current revision, counts cells
+    by the class asked for and holds the zoom read; else the live one. The checks and the
+    read share the statement's snapshot: there is no window where an edit is missing."""
     return sql.SQL(
         "SELECT CASE WHEN (SELECT s.revision = (SELECT COALESCE(max(r.revision), 0) "
         "FROM layers_layerrevision AS r WHERE r.layer = {name}) "
         "AND s.class_property IS NOT DISTINCT FROM {klass} "
+        "AND {zoom} BETWEEN s.zmin AND s.zmax "
         "FROM {state} AS s WHERE s.layer = {name}) THEN ({stored}) ELSE ({live}) END"
     ).format(
         state=sql.Identifier(STATE_TABLE),
         name=sql.Literal(layer.name),
         klass=sql.Literal(class_property),
+        zoom=sql.Literal(store_zoom),
         stored=stored,
         live=live,
     )
@@ -486,7 +492,8 @@ def tile_statement(
             part = layer_mvt_sql(layer, public_only, klass, tile.z < AGGREGATE_BELOW_ZOOM)
             if stored and uses_store(layer) and store_zoom >= store_zooms(layer)[0]:
                 cls = store_class(layer, class_properties or {})
-                part = _fresh_or_live(layer, cls, layer_store_sql(layer, public_only, klass), part)
+                store = layer_store_sql(layer, public_only, klass)
+                part = _fresh_or_live(layer, cls, store_zoom, store, part)
         parts.append(sql.SQL("(") + part + sql.SQL(")"))
     return sql.SQL("WITH b AS MATERIALIZED ({bounds}) SELECT {parts}").format(
         bounds=bounds, parts=sql.SQL(" || ").join(parts)

@@ -393,3 +393,28 @@ def test_size_cap_retry_reads_the_store_two_zooms_up(db, block):
             )
             a, b = shape(stored[code]["geometry"]), shape(live[code]["geometry"])
             assert a.hausdorff_distance(b) <= 4 * TOLERANCE_UNITS, (z, code)
+
+
+def test_store_is_read_only_for_the_zooms_it_was_built_with(db, database_url, block):
+    _fresh(db)
+    layer = get_layer("municipalities")
+    tile = _centre(8)
+    before = _by_key(_features(db, "municipalities", tile, True), "code")[CODES[5]]
+    try:
+        with _no_rebuild(database_url, ("municipalities",)):
+            # A store built for zooms up to 7 (the registry's range changed since): its z8 rows
+            # (shifted here to be told apart) are not read, and the layer counts as stale.
+            db.execute(
+                "UPDATE layers_tilegeometry SET geom = ST_Translate(geom, 5000, 0) "
+                "WHERE layer = 'municipalities' AND fid = %s AND z = 8",
+                [CODES[5]],
+            )
+            db.execute("UPDATE layers_tilegeneralised SET zmax = 7 WHERE layer = 'municipalities'")
+            assert tile_generalised.stale_layers(db, [layer], _classes()) == [layer]
+            now = _by_key(_features(db, "municipalities", tile, True), "code")[CODES[5]]
+            assert shape(now["geometry"]).centroid.x == pytest.approx(
+                shape(before["geometry"]).centroid.x, abs=6
+            )
+    finally:
+        assert tile_generalised.refresh(db, layer, _classes().get("municipalities"), force=True)
+    assert not tile_generalised.stale_layers(db, [layer], _classes())
