@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psycopg
 
+from geo.spanish_numbers import hectares
+
 
 def add_hydrology_commands(subparsers) -> None:
     """Register `hydrology derive|catchment|next-down` on the main CLI's subparsers."""
@@ -138,7 +140,7 @@ def run_catchment(args: argparse.Namespace) -> int:
     text = json.dumps(feature, ensure_ascii=False)
     props = feature["properties"]
     summary = (
-        f"Cuenca de ({args.lon}, {args.lat}) en '{name}': {props['area_ha']:.1f} ha, "
+        f"Cuenca de ({args.lon}, {args.lat}) en '{name}': {hectares(props['area_ha'], 1)}, "
         f"salida ajustada a ({props['outlet']['lon']}, {props['outlet']['lat']}), "
         f"{props['snap_distance_m']:.0f} m del punto."
     )

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from geo.errors import InvalidInput
+from geo.spanish_numbers import hectares, percent
 
 
 def _settings():
@@ -92,8 +93,9 @@ def _print_run(doc: dict[str, Any]) -> None:
         municipalities = ", ".join(m["name"] for m in p["municipalities"][:6])
         print(
             f"  #{p['rank']} {p['alternative']:<4} puntaje {p['score']:.4f}  "
-            f"{p['area_ha']:>12,.0f} ha  {p['units']:>4} unidades  "
-            f"focos {p['hotspot_share_captured']:.0%}  títulos {p['tenure_share_captured']:.0%}  "
+            f"{hectares(p['area_ha'], 0):>15}  {p['units']:>4} unidades  "
+            f"focos {percent(p['hotspot_share_captured'] * 100, 0)}  "
+            f"títulos {percent(p['tenure_share_captured'] * 100, 0)}  "
             f"{'consulta previa  ' if p['consulta_previa_flag'] else ''}{municipalities}"
         )
     for item in doc["unavailable_alternatives"]:

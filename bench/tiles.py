@@ -19,8 +19,9 @@ gzip). Every server gets 2 worker processes (2 cores), the same published attrib
   through psycopg at concurrency 16 from a separate process: the floor for our latency;
 - ours, cache on, after one warming pass.
 
-Prints throughput (tiles/s) and p95 latency (ms), medians of ROUNDS rounds, and one JSON line
-per comparison; the last line of output is one of them.
+All servers run for the whole benchmark and each round visits them in turn (then the raw SQL),
+so the machine's slow spells are shared. Prints throughput (tiles/s) and p95 latency (ms),
+medians of ROUNDS rounds, and one JSON line per comparison; the last line is one of them.
 """
 
 from __future__ import annotations
@@ -497,24 +498,32 @@ def _summary(run: dict) -> dict:
     }
 
 
-def measure(name: str, make_url, tiles, rounds: int) -> dict:
-    """Median throughput and p95 of `rounds` passes over the tile list."""
+def one_round(make_url, tiles) -> dict:
+    """One pass over the tile list from a separate load process."""
     urls = [make_url(*t) for t in tiles]
-    runs = []
-    for _ in range(rounds):
-        runs.append(_summary(_separate_process("--load", {"urls": urls, "c": CONCURRENCY})))
+    return _summary(_separate_process("--load", {"urls": urls, "c": CONCURRENCY}))
+
+
+def report(name: str, runs: list[dict]) -> dict:
+    """Median throughput and p95 of the rounds, printed as one line."""
     result = {
         "throughput": statistics.median(r["throughput"] for r in runs),
         "p95_ms": statistics.median(r["p95_ms"] for r in runs),
-        "errors": max(r["errors"] for r in runs),
-        "mb": runs[-1]["mb"],
+        "errors": max(r.get("errors", 0) for r in runs),
+        "mb": runs[-1].get("mb", 0.0),
     }
+    each = ", ".join(f"{r['throughput']:.1f}" for r in runs)
     print(
         f"{name:<28} {result['throughput']:8.1f} teselas/s   p95 {result['p95_ms']:8.1f} ms   "
-        f"errores {result['errors']:4d}   {result['mb']:7.1f} MB",
+        f"errores {result['errors']:4d}   {result['mb']:7.1f} MB   (rondas: {each})",
         flush=True,
     )
     return result
+
+
+def measure(name: str, make_url, tiles, rounds: int) -> dict:
+    """`rounds` passes over the tile list, reported (warm-up passes)."""
+    return report(name, [one_round(make_url, tiles) for _ in range(rounds)])
 
 
 def main() -> None:
@@ -540,29 +549,33 @@ def main() -> None:
         f"{WORKERS} procesos por servidor, medianas de {args.rounds} rondas",
         flush=True,
     )
-    with ours(url, cache=False) as make_url:
-        measure("ours (sin caché)", make_url, tiles, 1)  # warm PostgreSQL's buffers
-        mine = measure("ours (sin caché)", make_url, tiles, args.rounds)
-    with tipg(url) as make_url:
-        peer_tipg = measure("tipg", make_url, tiles, args.rounds)
-    with mapserver(url) as make_url:
-        peer_ms = measure("MapServer 8 (CGI)", make_url, tiles, args.rounds)
-    sql_runs = [
-        _summary(_separate_process("--sql", {"url": url, "tiles": tiles, "c": CONCURRENCY}))
-        for _ in range(args.rounds)
-    ]
-    raw = {
-        "throughput": statistics.median(r["throughput"] for r in sql_runs),
-        "p95_ms": statistics.median(r["p95_ms"] for r in sql_runs),
+    # Every server is up for the whole run and the rounds alternate between them, so a slow
+    # spell of this shared machine falls on all of them instead of on one.
+    with contextlib.ExitStack() as servers:
+        urls = {
+            "ours": servers.enter_context(ours(url, cache=False)),
+            "tipg": servers.enter_context(tipg(url)),
+            "mapserver": servers.enter_context(mapserver(url)),
+            "cached": servers.enter_context(ours(url, cache=True)),
+        }
+        measure("ours (sin caché)", urls["ours"], tiles, 1)  # warm PostgreSQL's buffers
+        measure("ours (caché, calentando)", urls["cached"], tiles, 1)
+        runs: dict[str, list[dict]] = {name: [] for name in (*urls, "sql")}
+        for _ in range(args.rounds):
+            for name, make_url in urls.items():
+                runs[name].append(one_round(make_url, tiles))
+            sql_payload = {"url": url, "tiles": tiles, "c": CONCURRENCY}
+            runs["sql"].append(_summary(_separate_process("--sql", sql_payload)))
+    titles = {
+        "ours": "ours (sin caché)",
+        "tipg": "tipg",
+        "mapserver": "MapServer 8 (CGI)",
+        "sql": "SQL directo (psycopg)",
+        "cached": "ours (caché)",
     }
-    print(
-        f"{'SQL directo (psycopg)':<28} {raw['throughput']:8.1f} teselas/s   "
-        f"p95 {raw['p95_ms']:8.1f} ms",
-        flush=True,
-    )
-    with ours(url, cache=True) as make_url:
-        measure("ours (caché, calentando)", make_url, tiles, 1)
-        cached = measure("ours (caché)", make_url, tiles, args.rounds)
+    result = {name: report(titles[name], runs[name]) for name in titles}
+    mine, peer_tipg, peer_ms = result["ours"], result["tipg"], result["mapserver"]
+    raw, cached = result["sql"], result["cached"]
 
     lines = [
         {

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from geo.spanish_numbers import hectares
 from hydrology.topology import DrainageNetwork
 
 LABELS = {
@@ -172,8 +173,8 @@ def drainage_alternatives(
 def _too_big(key: str, seeds: list[int], area: dict[int, float], max_area: float) -> dict:
     return {
         "alternative": key,
-        "reason": f"Ninguna unidad semilla cabe en el área máxima ({max_area:,.0f} ha); "
-        f"la menor mide {min(area.get(s, 0.0) for s in seeds):,.0f} ha.",
+        "reason": f"Ninguna unidad semilla cabe en el área máxima ({hectares(max_area, 0)}); "
+        f"la menor mide {hectares(min(area.get(s, 0.0) for s in seeds), 0)}.",
     }
 
 

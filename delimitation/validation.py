@@ -14,6 +14,7 @@ from psycopg import Connection
 from shapely.geometry.base import BaseGeometry
 
 from delimitation import overlay_queries as q
+from geo.spanish_numbers import hectares, percent
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -83,12 +84,6 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _ha(value: float) -> str:
-    """Spanish number format for hectares: 1.234,56 ha."""
-    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{text} ha"
-
-
 def validate(
     conn: Connection,
     geometry: BaseGeometry,
@@ -151,8 +146,8 @@ def _area_bounds(report: Report, rules: ValidationRules) -> None:
             Finding(
                 "area_too_small",
                 ERROR,
-                f"El área ({_ha(area)}) es menor que el mínimo configurado "
-                f"({_ha(rules.min_area_ha)}).",
+                f"El área ({hectares(area)}) es menor que el mínimo configurado "
+                f"({hectares(rules.min_area_ha)}).",
                 figures,
             )
         )
@@ -161,7 +156,8 @@ def _area_bounds(report: Report, rules: ValidationRules) -> None:
             Finding(
                 "area_too_large",
                 ERROR,
-                f"El área ({_ha(area)}) supera el máximo configurado ({_ha(rules.max_area_ha)}).",
+                f"El área ({hectares(area)}) supera el máximo configurado "
+                f"({hectares(rules.max_area_ha)}).",
                 figures,
             )
         )
@@ -187,7 +183,7 @@ def _outside_colombia(
             Finding(
                 "outside_colombia",
                 ERROR,
-                f"{_ha(outside_ha)} del límite quedan fuera de Colombia (unión de los "
+                f"{hectares(outside_ha)} del límite quedan fuera de Colombia (unión de los "
                 "departamentos del DANE).",
                 {"outside_ha": _round(outside_ha)},
                 outside_geom,
@@ -210,7 +206,7 @@ def _overlaps(
             Finding(
                 "overlaps_district",
                 ERROR,
-                f"Se superpone {_ha(other['area_ha'])} con el distrito {other['code']} "
+                f"Se superpone {hectares(other['area_ha'])} con el distrito {other['code']} "
                 f"({other['name']}, {other['status']}).",
                 {
                     "district": other["code"],
@@ -285,7 +281,7 @@ def _watersheds(
     }
     cut = [e for e in entries if e["cut"]]
     if cut:
-        names = ", ".join(f"{e['code']} ({e['fraction'] * 100:.1f} %)" for e in cut)
+        names = ", ".join(f"{e['code']} ({percent(e['fraction'] * 100)})" for e in cut)
         report.findings.append(
             Finding(
                 "watershed_cut",
@@ -324,8 +320,8 @@ def _partly_outside(
                     code,
                     WARNING,
                     label.format(**item)
-                    + f" queda parcialmente fuera del límite: {_ha(item['outside_ha'])} "
-                    f"fuera, {_ha(item['inside_ha'])} dentro.",
+                    + f" queda parcialmente fuera del límite: {hectares(item['outside_ha'])} "
+                    f"fuera, {hectares(item['inside_ha'])} dentro.",
                     figures,
                     item["geometry"],
                 )
@@ -342,7 +338,7 @@ def _inside(
             Finding(
                 "exclusion_zone_inside",
                 WARNING,
-                f"Incluye {_ha(item['inside_ha'])} de la zona excluida de la minería "
+                f"Incluye {hectares(item['inside_ha'])} de la zona excluida de la minería "
                 f"'{item['name']}' ({item['category']}).",
                 {
                     "id": item["id"],
@@ -361,7 +357,7 @@ def _inside(
             Finding(
                 "ethnic_territory_inside",
                 WARNING,
-                f"Incluye {_ha(item['inside_ha'])} del territorio étnico '{item['name']}': "
+                f"Incluye {hectares(item['inside_ha'])} del territorio étnico '{item['name']}': "
                 "requiere consulta previa.",
                 {
                     "id": item["id"],
@@ -384,21 +380,21 @@ def _slivers(
     for muni in q.municipalities_touched(conn, geometry):
         if muni["inside_ha"] < rules.min_piece_ha:
             continue  # shared edges of neighbours leave only floating-point dust
-        percent = muni["inside_ha"] / muni["area_ha"] * 100 if muni["area_ha"] else 0.0
-        if percent >= rules.sliver_percent:
+        share = muni["inside_ha"] / muni["area_ha"] * 100 if muni["area_ha"] else 0.0
+        if share >= rules.sliver_percent:
             continue
         report.findings.append(
             Finding(
                 "municipality_sliver",
                 WARNING,
                 f"El límite toca el municipio {muni['code']} {muni['name']} en solo "
-                f"{_ha(muni['inside_ha'])} ({percent:.2f} % del municipio): ¿una astilla de "
-                "digitalización?",
+                f"{hectares(muni['inside_ha'])} ({percent(share, 2)} del municipio): "
+                "¿una astilla de digitalización?",
                 {
                     "code": muni["code"],
                     "name": muni["name"],
                     "inside_ha": _round(muni["inside_ha"]),
-                    "percent": _round(percent, 4),
+                    "percent": _round(share, 4),
                     "district_percent": _round(
                         muni["inside_ha"] / report.area_ha * 100 if report.area_ha else 0.0, 4
                     ),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from geo.errors import Unprocessable
+from geo.spanish_numbers import hectares, percent
 from plan.models import ScopeKind
 
 # An action may spill over the boundary by digitising noise only: 1% of its area or 50 m.
@@ -116,8 +117,8 @@ def _require_within(district_id: int, ewkt: str, kind: str) -> None:
         return
     share = 100 * outside_area / scope_area if polygonal else None
     detail = (
-        f"El alcance ({kind}) se sale del límite del distrito: {outside_area / 1e4:.2f} ha "
-        f"({share:.1f} % de su área) quedan fuera; la tolerancia es 1 % o 50 m."
+        f"El alcance ({kind}) se sale del límite del distrito: {hectares(outside_area / 1e4)} "
+        f"({percent(share)} de su área) quedan fuera; la tolerancia es 1 % o 50 m."
         if polygonal
         else "El alcance se sale del límite del distrito más de 50 m."
     )

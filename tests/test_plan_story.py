@@ -237,6 +237,7 @@ def test_whole_plan_story(client, world):
     )
     assert outside.status_code == 422
     assert "se sale del límite del distrito" in outside.json()["detail"]
+    assert "10.000,00 ha (100,0 % de su área) quedan fuera" in outside.json()["detail"]
     assert outside.json()["outside_ha"] == pytest.approx(10_000, rel=1e-6)
     half_out = action(
         "A8", "minero", {"kind": "drawn", "geometry": lonlat_square(X0 + 18 * KM, Y0, 4 * KM)}

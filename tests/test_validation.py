@@ -83,7 +83,7 @@ def test_watershed_integrity_cut_units_and_snap(conn, world):
     (finding,) = by_code(report, "watershed_cut")
     assert [u["code"] for u in finding.figures["units"]] == ["TU21", "TU22"]
     assert finding.figures["units"][0]["inside_ha"] == pytest.approx(6_000)
-    assert "TU21 (60.0 %)" in finding.message
+    assert "TU21 (60,0 %)" in finding.message
     # Snap: units more than half inside = the 20 km square [0,20]x[0,20].
     assert sorted(finding.figures["snap_unit_ids"]) == sorted(
         world[c] for c in ("TU11", "TU12", "TU21", "TU22")
@@ -145,7 +145,7 @@ def test_municipality_sliver(conn, world):
     assert sliver.figures["inside_ha"] == pytest.approx(400)
     assert sliver.figures["percent"] == pytest.approx(0.5)
     assert sliver.figures["district_percent"] == pytest.approx(400 / 10_400 * 100, abs=1e-4)
-    assert "0.50 %" in sliver.message
+    assert "0,50 %" in sliver.message
     # Z1002 is half covered: not a sliver. No hydro units there: integrity not assessed.
     assert by_code(report, "reference_missing")[0].figures == {"layer": "hydro_units"}
 

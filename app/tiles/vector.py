@@ -98,7 +98,7 @@ class TileLayers:
         return tuple(layer.name for layer in self.layers)
 
 
-def tile_layers(
+async def tile_layers(
     layers: Annotated[str, Path(description="capa, o varias separadas por coma")],
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> TileLayers:
