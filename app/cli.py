@@ -183,6 +183,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _collector_off():
         summary = _import_one(entry, show_progress=show, user=args.user or "", database_url=url)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else summary.text())
+    if not args.json and not args.dry_run and (summary.inserted or summary.updated):
+        from delimitation.engine import FIGURE_LAYERS
+
+        if args.layer in FIGURE_LAYERS:
+            # The API queues this refresh itself; from the command line it is the user's call.
+            print(
+                "Las cifras por unidad hidrográfica de las propuestas quedaron desactualizadas: "
+                "`distritos precompute-figures` las calcula ahora (si no, la próxima propuesta "
+                "las calcula y tarda más)."
+            )
     return 0
 
 

@@ -46,6 +46,17 @@ def test_import_prints_a_spanish_summary(db, tmp_path, capsys, clean):
     out = capsys.readouterr().out
     assert "Capa mining_tenures ← t.geojson" in out
     assert "leídas 1, se importarían: 1 nuevas, 0 actualizadas" in out
+    assert "precompute-figures" not in out  # a dry run changes no figures
+
+
+def test_import_of_a_figure_layer_says_the_proposal_figures_are_stale(db, tmp_path, capsys, clean):
+    from app.cli import main
+
+    path = write_geojson(tmp_path / "t.geojson", [tenure("CLI-3", -75.6, 6.2)])
+    assert main(["import", "mining_tenures", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "leídas 1, importadas: 1 nuevas, 0 actualizadas" in out
+    assert "quedaron desactualizadas: `distritos precompute-figures`" in out
 
 
 def test_import_error_exits_1_with_the_message_and_writes_nothing(db, tmp_path, capsys):
