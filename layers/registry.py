@@ -67,6 +67,8 @@ class Layer:
     # Tolerance in metres per zoom-0 pixel multiple used to simplify tiles; 0 = no simplification.
     simplify: bool = True
     label: str | None = None
+    # First zoom whose tiles carry the label points (`<name>_labels`) and the map shows them.
+    label_min_zoom: int = 9
     # "package.module:Class" handling writes (WFS-T, OGC API Part 4), resolved lazily.
     editor: str | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
@@ -117,6 +119,7 @@ LAYERS: tuple[Layer, ...] = (
             _p("area_ha", "number", title="Área (ha)"),
         ),
         label="name",
+        label_min_zoom=5,
         max_zoom=12,
     ),
     Layer(
@@ -135,6 +138,7 @@ LAYERS: tuple[Layer, ...] = (
             _p("area_ha", "number", title="Área (ha)"),
         ),
         label="name",
+        label_min_zoom=8,
         max_zoom=14,
     ),
     Layer(
@@ -297,6 +301,7 @@ LAYERS: tuple[Layer, ...] = (
         # Drafts are an analyst's working material: anonymous readers and tiles never see them.
         public_filter="t.status <> 'draft'",
         label="name",
+        label_min_zoom=6,
         editor="delimitation.editing:DistrictEditor",
         # A view: writes to these tables change the layer (tile cache revisions).
         source_tables=(
@@ -371,6 +376,7 @@ LAYERS: tuple[Layer, ...] = (
         read_roles=STAFF,
         public_filter="FALSE",
         label="alternative",
+        label_min_zoom=7,
     ),
 )
 

@@ -1,8 +1,9 @@
 """The tile cache in PostgreSQL, keyed by the revisions of the layers a tile is made of.
 
 One UNLOGGED row per tile (layer set, audience, z/x/y) holds the gzipped MVT and the
-revision key it was built at. A lookup reads the current revisions and the row in one round
-trip; after a write the key differs, so the stale row is ignored and then overwritten.
+revision key it was built at (led by the tile encoding's version). A lookup reads the current
+revisions and the row in one round trip; after a write (or a new encoding) the key differs,
+so the stale row is ignored and then overwritten.
 Keeping the cache in the database makes it shared by every worker and per-database (tests
 never see the development server's tiles).
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from psycopg import Connection
 
-from layers.tiles import TileAddress
+from layers.tiles import TILE_ENCODING, TileAddress
 
 CREATE_SQL = """
 CREATE UNLOGGED TABLE IF NOT EXISTS layers_tilecache (
@@ -32,7 +33,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS layers_tilecache (
 
 _LOOKUP = (
     "SELECT r.key, c.data FROM ("
-    "  SELECT string_agg(l || ':' || COALESCE(lr.revision, 0), ',' ORDER BY l) AS key"
+    "  SELECT %(encoding)s || '|' || string_agg(l || ':' || COALESCE(lr.revision, 0), ',' "
+    "  ORDER BY l) AS key"
     "  FROM unnest(%(names)s::text[]) AS l"
     "  LEFT JOIN layers_layerrevision lr ON lr.layer = l"
     ") r LEFT JOIN layers_tilecache c ON c.layers = %(layers)s AND c.public = %(public)s"
@@ -57,6 +59,7 @@ class CacheEntry:
 
 def _params(names: Sequence[str], public: bool, tile: TileAddress) -> dict:
     return {
+        "encoding": TILE_ENCODING,
         "names": list(names),
         "layers": ",".join(names),
         "public": public,

@@ -123,6 +123,7 @@ def test_viewer_renders_three_layers_and_opens_a_popup(browser, live_server, map
         ".map(f => f.properties.name)"
     )
     assert {"Municipio visor 1", "Municipio visor 2"} & set(labels), labels
+    assert len(labels) == len(set(labels)), labels  # one label per municipality, not per tile
     # The screenshot is a map, not a blank canvas: several colours and real contrast.
     shot = np.asarray(Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB"))
     colours = np.unique(shot.reshape(-1, 3), axis=0)

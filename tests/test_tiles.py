@@ -154,11 +154,46 @@ def test_tiny_polygons_become_points_or_counts_instead_of_vanishing(client, muni
     assert by_id["H1"]["properties"]["category"] == "explotacion_ilicita"
 
 
+def test_each_polygon_is_labelled_once_across_tiles(client, municipalities):
+    """A municipality crossing several tiles is drawn in each but has one label point, in
+    the tile holding its point on surface, carrying only its code and name."""
+    z = 11
+    corners = [
+        _tile_over(ORIGIN[0] + dx, ORIGIN[1] + dy, z)
+        for dx in (1.0, 3 * CELL - 1.0)
+        for dy in (1.0, 2 * CELL - 1.0)
+    ]
+    xs = range(min(t.x for t in corners), max(t.x for t in corners) + 1)
+    ys = range(min(t.y for t in corners), max(t.y for t in corners) + 1)
+    drawn: dict[str, int] = {}
+    labels: dict[str, list[dict]] = {}
+    for x in xs:
+        for y in ys:
+            response = client.get(f"/tiles/municipalities/{z}/{x}/{y}.pbf")
+            if response.status_code == 204:
+                continue
+            decoded = _decode(response.content)
+            for f in decoded.get("municipalities", {"features": []})["features"]:
+                code = f["properties"]["code"]
+                drawn[code] = drawn.get(code, 0) + 1
+            for f in decoded.get("municipalities_labels", {"features": []})["features"]:
+                assert f["geometry"]["type"] == "Point"
+                labels.setdefault(f["properties"]["code"], []).append(f["properties"])
+    assert all(drawn[code] >= 2 for code in CODES), drawn
+    for i, code in enumerate(CODES):
+        assert labels[code] == [{"code": code, "name": f"Municipio de prueba {i}"}]
+    below = client.get(f"/tiles/municipalities/7/{xs[0] >> 4}/{ys[0] >> 4}.pbf")
+    assert "municipalities_labels" not in _decode(below.content)  # named from zoom 8
+
+
 def test_composite_tile_holds_each_layer(client, municipalities):
     t = _block_tile(9)
     response = client.get(f"/tiles/municipalities,mining_tenures/{t.z}/{t.x}/{t.y}.pbf")
     decoded = _decode(response.content)
-    assert set(decoded) == {"municipalities", "mining_tenures"}
+    assert {name for name in decoded if not name.endswith("_labels")} == {
+        "municipalities",
+        "mining_tenures",
+    }
     tenures = decoded["mining_tenures"]["features"]
     assert {f["properties"]["expediente"] for f in tenures} >= {"T-PUB-1"}
     tenure = next(f for f in tenures if f["properties"]["expediente"] == "T-PUB-1")
@@ -320,6 +355,9 @@ def test_tilejson_describes_the_layer(client, municipalities):
     assert body["minzoom"] == 0 and body["maxzoom"] == 14
     assert body["vector_layers"][0]["id"] == "municipalities"
     assert body["vector_layers"][0]["fields"]["name"] == "Nombre"
+    labels = body["vector_layers"][1]
+    assert (labels["id"], labels["minzoom"]) == ("municipalities_labels", 8)
+    assert labels["fields"] == {"code": "Código DIVIPOLA", "name": "Nombre"}
     minx, miny, maxx, maxy = body["bounds"]
     assert minx < maxx and miny < maxy
 
@@ -476,19 +514,29 @@ def test_draft_district_only_in_staff_tiles(client, municipalities):
         },
     )
     assert created.status_code in (201, 409), created.text
-    t = _tile_over(x0 + 4_000, y0 + 4_000, 10)
+    # The square's centre: its label point, so the tile holds both the shape and the label.
+    t = _tile_over(x0 + 4_500, y0 + 4_500, 10)
     url = f"/tiles/districts/{t.z}/{t.x}/{t.y}.pbf"
     anonymous = client.get(url)
     codes = set()
     if anonymous.status_code == 200:
         codes = {
-            f["properties"]["code"] for f in _decode(anonymous.content)["districts"]["features"]
+            f["properties"]["code"]
+            for layer in _decode(anonymous.content).values()
+            for f in layer["features"]
         }
     assert "dm-teselas-borrador" not in codes
     staff = client.get(url, headers=auth)
     assert staff.status_code == 200
     assert staff.headers["cache-control"].startswith("private")
-    features = _decode(staff.content)["districts"]["features"]
+    decoded = _decode(staff.content)
+    features = decoded["districts"]["features"]
     draft = next(f for f in features if f["properties"]["code"] == "dm-teselas-borrador")
     assert draft["properties"]["status"] == "draft"
     assert draft["properties"]["name"] == "Distrito borrador de teselas"
+    labels = [
+        f["properties"]
+        for f in decoded["districts_labels"]["features"]
+        if f["properties"]["code"] == "dm-teselas-borrador"
+    ]
+    assert labels == [{"code": "dm-teselas-borrador", "name": "Distrito borrador de teselas"}]

@@ -11,6 +11,7 @@ from app.auth import Principal, current_principal
 from app.tiles.raster import catalogue
 from app.tiles.symbology import Symbology, symbology
 from layers.registry import Layer, all_layers
+from layers.tiles import label_layer_name
 
 # Bottom to top: large context polygons first, the instrument's own layers last, borders on top.
 DRAW_ORDER = (
@@ -29,9 +30,6 @@ DRAW_ORDER = (
 )
 BACKGROUND = "#f4f1ea"
 LABEL_FONT = ["DejaVu Sans Book"]  # served by app.glyphs from the system font
-# From which zoom each layer's features are named on the map (9 for layers not listed).
-LABEL_MIN_ZOOM = {"departments": 5, "districts": 6, "proposals": 7, "municipalities": 8}
-LABEL_DEFAULT_ZOOM = 9
 COLOMBIA_CENTER = (-74.3, 4.6)
 
 
@@ -131,7 +129,8 @@ def style_layers(layer: Layer) -> list[dict]:
                 "id": f"{layer.name}-label",
                 "type": "symbol",
                 **common,
-                "minzoom": max(layer.min_zoom, LABEL_MIN_ZOOM.get(layer.name, LABEL_DEFAULT_ZOOM)),
+                "source-layer": label_layer_name(layer),
+                "minzoom": max(layer.min_zoom, layer.label_min_zoom),
                 "layout": {
                     **visibility,
                     "text-field": ["to-string", ["coalesce", ["get", layer.label], ""]],

@@ -22,15 +22,16 @@ from layers.registry import Layer, readable_layer
 from layers.tiles import (
     MAX_TILE_BYTES,
     STORE_MAX_ZOOM,
+    TILE_ENCODING,
     TILE_EXTENT,
     TileAddress,
+    has_label_points,
     in_zoom_range,
+    label_layer_name,
     render_tile,
 )
 
 MVT = "application/vnd.mapbox-vector-tile"
-# Bump when the tile encoding changes, so clients' ETags do not match old tiles.
-ENCODING_VERSION = "1"
 COLOMBIA_BOUNDS = (-79.1, -4.3, -66.8, 13.5)
 # How often (seconds) a worker looks for layers whose generalised store is stale.
 STORE_CHECK_S = 2.0
@@ -115,7 +116,7 @@ async def tile_layers(
 
 
 def _etag(selection: TileLayers, tile: TileAddress, key: str) -> str:
-    text = f"{ENCODING_VERSION}|{','.join(selection.names)}|{selection.public_only}|{key}"
+    text = f"{','.join(selection.names)}|{selection.public_only}|{key}"
     text += f"|{tile.z}/{tile.x}/{tile.y}"
     return '"' + hashlib.sha1(text.encode()).hexdigest()[:20] + '"'
 
@@ -240,7 +241,7 @@ def tilejson_document(
         "tilejson": "3.0.0",
         "name": " + ".join(layer.title for layer in selection.layers),
         "description": " ".join(layer.description for layer in selection.layers),
-        "version": ENCODING_VERSION,
+        "version": TILE_ENCODING,
         "attribution": "Distritos Mineros — MinEnergía; fuentes: DANE, ANM, IDEAM, RUNAP, ANT",
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{names}/{{z}}/{{x}}/{{y}}.pbf"],
@@ -253,14 +254,31 @@ def tilejson_document(
             max(minzoom, 5),
         ],
         "vector_layers": [
-            {
-                "id": layer.name,
-                "description": layer.title,
-                "minzoom": layer.min_zoom,
-                "maxzoom": layer.max_zoom,
-                "fields": {p.name: p.title or p.type for p in layer.properties},
-            }
-            for layer in selection.layers
+            *(
+                {
+                    "id": layer.name,
+                    "description": layer.title,
+                    "minzoom": layer.min_zoom,
+                    "maxzoom": layer.max_zoom,
+                    "fields": {p.name: p.title or p.type for p in layer.properties},
+                }
+                for layer in selection.layers
+            ),
+            *(
+                {
+                    "id": label_layer_name(layer),
+                    "description": f"{layer.title}: un punto de etiqueta por entidad",
+                    "minzoom": max(layer.min_zoom, layer.label_min_zoom),
+                    "maxzoom": layer.max_zoom,
+                    "fields": {
+                        p.name: p.title or p.type
+                        for p in layer.properties
+                        if p.name in (layer.id_column, layer.label)
+                    },
+                }
+                for layer in selection.layers
+                if has_label_points(layer)
+            ),
         ],
         "extent": TILE_EXTENT,
     }

@@ -109,7 +109,9 @@
 
   map.on("click", (e) => {
     const box = [[e.point.x - 3, e.point.y - 3], [e.point.x + 3, e.point.y + 3]];
-    const hits = map.queryRenderedFeatures(box).filter((f) => f.layer.metadata && f.layer.metadata["dm:layer"]);
+    // Labels carry only code and name: the pop-up reads the drawn feature under them.
+    const hits = map.queryRenderedFeatures(box)
+      .filter((f) => f.layer.metadata && f.layer.metadata["dm:layer"] && f.layer.type !== "symbol");
     if (!hits.length) return;
     // One section per layer, the thematic layers before the administrative context.
     const context = ["municipalities", "departments"];
