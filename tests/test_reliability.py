@@ -151,3 +151,36 @@ def test_app_serves_after_its_lifespan_ran_again(app, client):
         assert second.get("/api/v1/layers/departments").status_code == 200
     assert app.state.db.pool is not None
     assert client.get("/api/v1/layers/departments").status_code == 200
+
+
+def test_pool_checks_only_connections_idle_past_the_threshold(database_url):
+    """A connection lent again at once is not checked (a killed backend shows as a 503 and
+    is dropped); one idle past CHECK_AFTER_IDLE_S is checked and silently replaced."""
+    from app.db import CHECK_AFTER_IDLE_S, Database, DatabaseUnavailable
+
+    db = Database(DatabaseSettings(url=database_url, pool_min=1, pool_max=1))
+    db.open()
+    db.pool.wait(timeout=10)
+
+    def backend_pid() -> int:
+        with db.connection() as conn:
+            return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    def kill(pid: int) -> None:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        time.sleep(0.2)  # the backend is gone before the next request
+
+    try:
+        first = backend_pid()
+        kill(first)
+        with pytest.raises(DatabaseUnavailable, match="no responde"), db.connection() as conn:
+            conn.execute("SELECT 1")
+        second = backend_pid()  # the broken connection was dropped: a new backend
+        assert second != first
+        kill(second)
+        time.sleep(CHECK_AFTER_IDLE_S + 0.2)
+        third = backend_pid()  # idle long enough: checked, replaced, no error
+        assert third not in (first, second)
+    finally:
+        db.close()
