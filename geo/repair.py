@@ -1,8 +1,9 @@
-"""Geometry clean-up for polygon layers, vectorised over whole arrays of shapely geometries.
+"""Geometry clean-up for polygon, line and point layers, vectorised over arrays of geometries.
 
-Everything here works on numpy object arrays and returns, besides the cleaned geometries, the
-indices that were repaired or rejected with a Spanish reason; callers turn indices into rows.
-Only the rare bad geometries go through per-geometry Python.
+`cleaner(kind)` picks the function for a layer's geometry kind: `polygonal`, `lineal` or
+`punctual`. Everything here works on numpy object arrays and returns, besides the cleaned
+geometries, the indices that were repaired or rejected with a Spanish reason; callers turn
+indices into rows. Only the rare bad geometries go through per-geometry Python.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import shapely
@@ -45,6 +47,8 @@ _REASON = re.compile(r"^(?P<what>[^\[]+)(?:\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)
 
 
 Locate = Callable[[float, float], tuple[float, float]]
+GeometryKind = Literal["polygon", "line", "point"]
+Cleaner = Callable[..., tuple[np.ndarray, dict[int, str], dict[int, str]]]
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +93,8 @@ def parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
             message = str(error)
             if "closed" in message:
                 reasons[int(index)] = "anillo sin cerrar (el primer y el último punto difieren)"
+            elif "0 or >1 elements" in message:
+                reasons[int(index)] = "línea de un solo punto"
             elif "few points" in message.lower():
                 reasons[int(index)] = "anillo con muy pocos puntos"
             else:
@@ -139,13 +145,7 @@ def polygonal(
     repaired: dict[int, str] = {}
     rejected: dict[int, str] = {}
     types = shapely.get_type_id(geoms)
-    missing = types < 0
-    for index in np.flatnonzero(missing):
-        rejected[int(index)] = "sin geometría"
-    empty = ~missing & shapely.is_empty(geoms)
-    for index in np.flatnonzero(empty):
-        rejected[int(index)] = "geometría vacía"
-    live = ~missing & ~empty
+    live = _missing_or_empty(geoms, types, rejected)
     wrong = live & ~np.isin(types, (POLYGON, MULTIPOLYGON, COLLECTION))
     for index in np.flatnonzero(wrong):
         name = TYPE_NAMES.get(int(types[index]), str(types[index]))
@@ -175,6 +175,128 @@ def polygonal(
     for index in rejected:
         geoms[index] = None
     return geoms, repaired, rejected
+
+
+def _missing_or_empty(geoms: np.ndarray, types: np.ndarray, rejected: dict[int, str]) -> np.ndarray:
+    """Record missing and empty geometries as rejected; return the mask of the live ones."""
+    missing = types < 0
+    for index in np.flatnonzero(missing):
+        rejected[int(index)] = "sin geometría"
+    empty = ~missing & shapely.is_empty(geoms)
+    for index in np.flatnonzero(empty):
+        rejected[int(index)] = "geometría vacía"
+    return ~missing & ~empty
+
+
+def _lines_of(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    type_id = shapely.get_type_id(geom)
+    if type_id == LINESTRING:
+        return [] if geom.is_empty else [geom]
+    if type_id in (MULTILINESTRING, COLLECTION):
+        return [line for part in shapely.get_parts(geom) for line in _lines_of(part)]
+    return []
+
+
+def lineal(
+    geoms: np.ndarray, locate: Locate | None = None
+) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+    """Keep LineStrings and MultiLineStrings whose every part has two distinct, finite points;
+    return (geoms, repaired, rejected) like `polygonal`.
+
+    A part with fewer than two distinct points (or a NaN coordinate) is dropped, with a repair
+    naming where; a line left with no usable part is rejected. Collections keep their lines.
+    Single LineStrings stay as they are: storage makes them MultiLineStrings.
+    """
+    geoms = geoms.copy()
+    repaired: dict[int, str] = {}
+    rejected: dict[int, str] = {}
+    types = shapely.get_type_id(geoms)
+    live = _missing_or_empty(geoms, types, rejected)
+    wrong = live & ~np.isin(types, (LINESTRING, MULTILINESTRING, COLLECTION))
+    for index in np.flatnonzero(wrong):
+        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
+        rejected[int(index)] = f"geometría {name} en una capa de líneas"
+    candidates = np.flatnonzero(live & ~wrong)
+    # GEOS calls a line valid when it has two distinct finite points; only the rest cost Python.
+    invalid = candidates[~spread(shapely.is_valid, geoms[candidates])]
+    collections = candidates[types[candidates] == COLLECTION]
+    for index in sorted(set(invalid.tolist()) | set(collections.tolist())):
+        geom = geoms[index]
+        parts = _lines_of(geom)
+        good = [part for part in parts if shapely.is_valid(part)]
+        bad = [part for part in parts if not shapely.is_valid(part)]
+        why = "; ".join(
+            dict.fromkeys(_line_reason(shapely.is_valid_reason(part), locate) for part in bad)
+        )
+        if not good:
+            if types[index] == COLLECTION and not parts:
+                rejected[int(index)] = "colección de geometrías sin ninguna línea"
+            else:
+                rejected[int(index)] = f"línea degenerada ({why})"
+            continue
+        geoms[index] = shapely.multilinestrings(good)
+        notes = []
+        if types[index] == COLLECTION:
+            notes.append("colección de geometrías: se conservaron sus líneas")
+        if bad:
+            dropped = (
+                "se descartó 1 tramo degenerado"
+                if len(bad) == 1
+                else f"se descartaron {len(bad)} tramos degenerados"
+            )
+            notes.append(f"{dropped} ({why})")
+        repaired[int(index)] = "; ".join(notes)
+    for index in rejected:
+        geoms[index] = None
+    return geoms, repaired, rejected
+
+
+def _line_reason(reason: str, locate: Locate | None) -> str:
+    """Why GEOS finds a line invalid, in the words of a line layer."""
+    if reason.lower().startswith("too few points"):
+        where = validity_reason_es(reason, locate).rpartition(" en ")[2]
+        return "menos de 2 puntos distintos" + (f" en {where}" if where else "")
+    return validity_reason_es(reason, locate)
+
+
+def punctual(
+    geoms: np.ndarray, locate: Locate | None = None
+) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+    """Keep Points with finite coordinates; a MultiPoint of one point becomes that Point (a
+    repair, since it changes the type); anything else is rejected. Like `polygonal`."""
+    geoms = geoms.copy()
+    repaired: dict[int, str] = {}
+    rejected: dict[int, str] = {}
+    types = shapely.get_type_id(geoms)
+    live = _missing_or_empty(geoms, types, rejected)
+    wrong = live & ~np.isin(types, (POINT, MULTIPOINT))
+    for index in np.flatnonzero(wrong):
+        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
+        rejected[int(index)] = f"geometría {name} en una capa de puntos"
+    for index in np.flatnonzero(live & (types == MULTIPOINT)):
+        count = shapely.get_num_geometries(geoms[index])
+        if count == 1:
+            geoms[index] = shapely.get_geometry(geoms[index], 0)
+            repaired[int(index)] = "MultiPoint de un solo punto: se guardó como Point"
+        else:
+            rejected[int(index)] = (
+                f"MultiPoint de {count} puntos en una capa de puntos (uno por fila)"
+            )
+    points = np.flatnonzero(live & np.isin(types, (POINT, MULTIPOINT)))
+    points = np.array([i for i in points if int(i) not in rejected], dtype=np.int64)
+    if len(points):
+        coords = shapely.get_coordinates(geoms[points])
+        for index in points[~np.isfinite(coords).all(axis=1)]:
+            rejected[int(index)] = "coordenada inválida (NaN o infinita)"
+            repaired.pop(int(index), None)
+    for index in rejected:
+        geoms[index] = None
+    return geoms, repaired, rejected
+
+
+def cleaner(kind: GeometryKind) -> Cleaner:
+    """The clean-up function of a layer's geometry kind."""
+    return {"polygon": polygonal, "line": lineal, "point": punctual}[kind]
 
 
 def circle_of_area(points: np.ndarray, area_m2: np.ndarray, quad_segs: int = 16) -> np.ndarray:
