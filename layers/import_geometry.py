@@ -1,4 +1,8 @@
-"""The geometry step of an import: parse, drop Z/M, check lon/lat, reproject, repair.
+"""The geometry step of an import: parse, drop Z/M, check lon/lat, reproject, clean.
+
+Cleaning follows the importer's `geometry_kind` (geo.repair.cleaner): polygons are repaired
+with make_valid (points may first become polygons, see `polygons_from_points`), lines lose
+degenerate parts, points must be single points.
 
 One `GeometryStep` serves a whole file: it decides the source CRS (declared, given with
 --crs, or plainly lon/lat in Colombia) on the first batch and keeps counting Z/M drops.
@@ -18,7 +22,7 @@ from pyproj import CRS
 
 from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
 from geo.errors import InvalidInput
-from geo.repair import POINT, has_zm, parse_wkb, polygonal
+from geo.repair import POINT, cleaner, has_zm, parse_wkb
 from geo.vector_io import VectorSource, lonlat_fit
 from layers.values import Issues
 
@@ -184,14 +188,15 @@ class GeometryStep:
             )
             issues.reject(outside, lambda i: "coordenadas fuera de Colombia (en EPSG:9377)")
         repairs: dict[int, str] = {}
+        kind = self.importer.geometry_kind
         points = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (POINT,)))
-        if len(points):
+        if kind == "polygon" and len(points):
             repairs.update(self.importer.polygons_from_points(geoms, points, data, issues))
             changed = True
         locate = None
         if reproject:
             locate = transformer(STORAGE_SRID, self.crs.to_wkt()).transform
-        geoms, repaired, rejected = polygonal(geoms, locate)
+        geoms, repaired, rejected = cleaner(kind)(geoms, locate)
         repairs.update(repaired)
         for index, reason in rejected.items():
             issues.rejected.setdefault(index, reason)

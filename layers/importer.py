@@ -6,13 +6,15 @@ the published field names onto those columns. `run_import` picks the schema that
 the file and runs the template, all in one transaction:
 
 read (pyogrio, Arrow batches, a thread ahead) -> map and convert attributes -> parse WKB, drop
-Z/M, check lon/lat, reproject to EPSG:9377, repair (layers.import_geometry) -> binary COPY
-into a TEMP staging table -> refuse duplicate natural keys -> one INSERT ... ON CONFLICT DO
-UPDATE counting inserted and updated -> ImportBatch. A large file into an empty table skips
-the staging table: it is COPYed straight in (the batch foreign key checked once, not per
-row) and its secondary indexes are rebuilt after. Batches are prepared two at a time on
-worker threads and COPYed in file order while the next ones are prepared; the summary is
-kept in file order. Memory stays flat: only a few batches live in Python at a time.
+Z/M, check lon/lat, reproject to EPSG:9377, clean for the layer's geometry kind (polygon, line
+or point; layers.import_geometry, geo.repair) -> binary COPY into a TEMP staging table ->
+refuse duplicate natural keys -> one INSERT ... ON CONFLICT DO UPDATE counting inserted and
+updated, with the kind's measure (area_ha, length_km) computed in EPSG:9377 -> ImportBatch.
+A large polygon file into an empty table skips the staging table: it is COPYed straight in
+(the batch foreign key checked once, not per row) and its secondary indexes are rebuilt after.
+Batches are prepared two at a time on worker threads and COPYed in file order while the next
+ones are prepared; the summary is kept in file order. Memory stays flat: only a few batches
+live in Python at a time.
 
 The transaction is Django's connection's, or given a URL (`distritos import`) one on a
 psycopg connection of its own (layers.import_database): the CLI then never starts Django.
@@ -39,7 +41,7 @@ import shapely
 
 from geo.crs import STORAGE_SRID
 from geo.errors import DomainError, InvalidInput, Unprocessable
-from geo.repair import POLYGON
+from geo.repair import POLYGON, GeometryKind
 from geo.vector_io import VectorSource, open_source
 from layers import pgcopy, values
 from layers.import_database import ImportDatabase, column_limits, create_batch, finish_batch
@@ -50,6 +52,13 @@ from layers.values import Converter, Issues
 MAX_MESSAGES = 200  # repairs/rejections listed in a summary; the counts are always exact
 STAGE = "import_stage"
 BULK_ROWS = 10_000  # from this many staged rows, a bulk load may rebuild GiST indexes
+# Per geometry kind: the stored measure column and its SQL over the stored geometry `g`
+# (EPSG:9377, so hectares and kilometres are true to the storage projection).
+MEASURES: dict[str, tuple[str, str] | None] = {
+    "polygon": ("area_ha", "ST_Area(s.g) / 10000.0"),
+    "line": ("length_km", "ST_Length(s.g) / 1000.0"),
+    "point": None,
+}
 Progress = Callable[[int], None]
 
 
@@ -148,6 +157,7 @@ class Importer:
     model: ClassVar[str] = ""  # "app_label.Model", to read lengths and defaults
     table: ClassVar[str] = ""
     key: ClassVar[tuple[str, ...]] = ()
+    geometry_kind: ClassVar[GeometryKind] = "polygon"  # how geometries are cleaned and stored
     required: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[tuple[Column, ...]] = ()
     extra: ClassVar[tuple[Column, ...]] = ()  # staging-only columns for after_upsert
@@ -265,6 +275,16 @@ class Importer:
         """Turn point rows into polygons in place; return {row: repair}. Default: none."""
         return {}
 
+    def start(self, summary: ImportSummary) -> None:
+        """Called once before reading (e.g. to default a constant to the file name)."""
+
+    def after_geometry(self, geoms: np.ndarray, data: dict[str, pa.Array], issues: Issues) -> None:
+        """Derive columns from a batch's cleaned geometries (EPSG:9377, None where rejected)."""
+
+    def before_upsert(self, cursor: Any, summary: ImportSummary) -> None:
+        """Check or amend the staged rows (`import_stage`) before they are written; also runs
+        on a dry run."""
+
     def after_upsert(self, cursor: Any, batch_id: int | None, summary: ImportSummary) -> None:
         """Work on the loaded rows inside the same transaction (parents, topology...)."""
 
@@ -307,6 +327,7 @@ class Importer:
         checksum = Checksum(file_path)
         options = {"crs": crs, "swap_xy": swap_xy, "progress": progress}
         database = ImportDatabase(database_url)
+        self.start(summary)
         try:
             with database.transaction() as cursor:
                 self.limits = column_limits(cursor, self.table)
@@ -323,6 +344,7 @@ class Importer:
                 else:
                     self._stage(cursor, source, summary, **options)
                     self._check(cursor, summary, skip_rejected)
+                    self.before_upsert(cursor, summary)
                 if dry_run:
                     self._count_dry(cursor, summary)
                     database.discard()
@@ -347,10 +369,15 @@ class Importer:
         return summary
 
     def _direct_possible(self, cursor: Any, expected: int | None) -> bool:
-        """A bulk file, an importer that needs no staging afterwards, and an empty table."""
+        """A bulk polygon file, an importer that needs no staging around the upsert, and an
+        empty table (the direct COPY writes MultiPolygon EWKB and area_ha itself)."""
         if self.extra or expected is None or expected < BULK_ROWS:
             return False
+        if self.geometry_kind != "polygon":
+            return False
         if type(self).after_upsert is not Importer.after_upsert:
+            return False
+        if type(self).before_upsert is not Importer.before_upsert:
             return False
         # Keep writers out until commit, so the table stays as empty as we saw it.
         cursor.execute(f"LOCK TABLE {self.table} IN SHARE ROW EXCLUSIVE MODE")
@@ -493,6 +520,7 @@ class Importer:
             self._check_required(data, issues, limits)
             rows = np.arange(offset + 1, offset + batch.num_rows + 1, dtype=np.int64)
             cleaned = geometry.clean(geometry_column(batch), rows, data, issues)
+            self.after_geometry(cleaned.geoms, data, issues)
             keep = np.ones(batch.num_rows, dtype=bool)
             keep[list(issues.rejected)] = False
             buffer = None
@@ -713,20 +741,25 @@ class Importer:
 
     def _upsert(self, cursor: Any, batch_id: int | None, summary: ImportSummary) -> None:
         pairs = self._target_expressions()
+        measure = MEASURES[self.geometry_kind]
+        if measure is not None:
+            pairs.append(measure)
+        pairs += [("geom", "s.g"), ("batch_id", "%s")]
         names = ", ".join(name for name, _ in pairs)
         selects = ", ".join(expression for _, expression in pairs)
         updates = ", ".join(
-            f"{name} = EXCLUDED.{name}"
-            for name in [n for n, _ in pairs if n not in self.key] + ["area_ha", "geom", "batch_id"]
+            f"{name} = EXCLUDED.{name}" for name, _ in pairs if name not in self.key
         )
+        geometry = f"ST_GeomFromWKB(wkb, {STORAGE_SRID})"
+        if self.geometry_kind != "point":
+            geometry = f"ST_Multi({geometry})"  # polygon and line columns are Multi*
         rebuild = self._drop_secondary_indexes_for_bulk(cursor, summary.read - summary.rejected)
         cursor.execute(
             f"""
             WITH up AS (
-                INSERT INTO {self.table} AS t ({names}, area_ha, geom, batch_id)
-                SELECT {selects}, ST_Area(s.g) / 10000.0, s.g, %s
-                FROM (SELECT *, ST_Multi(ST_GeomFromWKB(wkb, {STORAGE_SRID})) AS g
-                      FROM {STAGE}) AS s
+                INSERT INTO {self.table} AS t ({names})
+                SELECT {selects}
+                FROM (SELECT *, {geometry} AS g FROM {STAGE}) AS s
                 ON CONFLICT ({", ".join(self.key)}) DO UPDATE SET {updates}
                 RETURNING (xmax = 0) AS inserted
             )
