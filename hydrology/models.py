@@ -50,6 +50,12 @@ class River(models.Model):
     name = models.CharField("nombre", max_length=200, blank=True, default="")
     strahler_order = models.IntegerField("orden de Strahler", null=True, blank=True)
     source = models.CharField("fuente", max_length=200, blank=True, default="")
+    # Natural key with `source` for imported files (layers/importer.py upserts on it): the
+    # published id, or a fingerprint of the shape (geo.fingerprint). Null for reaches derived
+    # from a DEM or drawn by hand, which are replaced or edited by other paths.
+    source_id = models.CharField(
+        "identificador en la fuente", max_length=100, null=True, blank=True
+    )
     length_km = models.FloatField("longitud (km)")
     geom = models.MultiLineStringField(srid=SRID)
     batch = models.ForeignKey(ImportBatch, null=True, on_delete=models.SET_NULL)
@@ -57,6 +63,9 @@ class River(models.Model):
     class Meta:
         verbose_name = "río o drenaje"
         verbose_name_plural = "ríos y drenajes"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="river_natural_key")
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Drenaje {self.pk}"
@@ -77,12 +86,19 @@ class WaterIntake(models.Model):
     )
     aqueduct = models.CharField("acueducto", max_length=200, blank=True, default="")
     source = models.CharField("fuente", max_length=200, blank=True, default="")
+    # Natural key with `source` for imported files, as River.source_id.
+    source_id = models.CharField(
+        "identificador en la fuente", max_length=100, null=True, blank=True
+    )
     geom = models.PointField(srid=SRID)
     batch = models.ForeignKey(ImportBatch, null=True, on_delete=models.SET_NULL)
 
     class Meta:
         verbose_name = "bocatoma"
         verbose_name_plural = "bocatomas"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="water_intake_natural_key")
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Bocatoma {self.pk}"
