@@ -51,6 +51,15 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
         "hydrology.importer:PomcaUnits",
         "hydrology.importer:HydroUnitImporter",
     ),
+    "rivers": (
+        "hydrology.water_importers:HydroRivers",
+        "hydrology.water_importers:IdeamDrainage",
+        "hydrology.water_importers:RiverImporter",
+    ),
+    "water_intakes": (
+        "hydrology.water_importers:MunicipalIntakes",
+        "hydrology.water_importers:WaterIntakeImporter",
+    ),
 }
 
 
