@@ -20,6 +20,8 @@ TABLES = (
     "layers_protectedarea",
     "layers_ethnicterritory",
     "hydrology_hydrounit",
+    "hydrology_river",
+    "hydrology_waterintake",
     "layers_rasterlayer",
     "layers_importbatch",
 )
