@@ -50,6 +50,10 @@ class SourceKeyedImporter(Importer):
     """Rows keyed by (source, source_id), the id published or fingerprinted from the shape."""
 
     key = ("source", "source_id")
+    duplicate_hint = (
+        f"Un source_id '{PREFIX}…' es la huella de la geometría: esas filas repiten la misma "
+        "geometría; quite las repetidas o indique un identificador con --map source_id=CAMPO."
+    )
 
     def start(self, summary: ImportSummary) -> None:
         if "source" not in self.sources and "source" not in self.fixed:

@@ -166,6 +166,7 @@ class Importer:
     label: ClassVar[str] = "campos con los nombres de la capa (o --map)"
     fields: ClassVar[dict[str, tuple[str, ...]]] = {}
     signature: ClassVar[tuple[str, ...]] = ()
+    duplicate_hint: ClassVar[str] = ""  # appended to the duplicate-key refusal
     constants: ClassVar[dict[str, Any]] = {}
     system: ClassVar[str | None] = None
     batch_size: ClassVar[int] = 10_000
@@ -709,7 +710,8 @@ class Importer:
             )
             raise Unprocessable(
                 f"Claves duplicadas en el archivo '{summary.file}' ({total} claves repetidas; "
-                f"la clave natural de '{self.layer}' es {keys}): {shown}. No se escribió nada.",
+                f"la clave natural de '{self.layer}' es {keys}): {shown}. No se escribió nada."
+                + (f" {self.duplicate_hint}" if self.duplicate_hint else ""),
                 where="key",
                 extra={"duplicates": total},
             )

@@ -180,6 +180,24 @@ def test_polygon_and_degenerate_line_in_rivers_file_are_refused_naming_rows(db, 
     assert (summary.inserted, summary.rejected) == (1, 2)
 
 
+def test_repeated_line_without_ids_is_a_duplicate_key_naming_both_rows(db, tmp_path, clean):
+    path = write_geojson(
+        tmp_path / "repetidos.geojson",
+        [
+            feature({"NOMBRE_GEO": "Río Sucio", "ORDEN": 4}, RIO_SUCIO),
+            feature({"NOMBRE_GEO": "Río Sucio (copia)", "ORDEN": 4}, RIO_SUCIO),
+        ],
+    )
+    refused(
+        db,
+        lambda run: run("rivers", path),
+        "Claves duplicadas en el archivo 'repetidos.geojson'",
+        "en las filas 1, 2",
+        "es la huella de la geometría",
+        "--map source_id=CAMPO",
+    )
+
+
 def test_unknown_schema_needs_map(db, tmp_path, clean):
     from layers.importer import run_import
 
