@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from geo.spanish_numbers import percent
 from tests.cleanup import purge_districts_like
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -341,7 +342,7 @@ def test_plan_story_on_the_uraba_sample(client, conn, world):
     )
     assert outside.json()["outside_ha"] == pytest.approx(outside_ha, rel=1e-3)
     assert 0.3 < share < 0.7
-    assert f"{100 * share:.1f} %" in outside.json()["detail"]
+    assert percent(100 * share) in outside.json()["detail"]  # es-CO: "46,8 %"
 
     # Approval refused while actions lack indicators and a responsible without a delegate.
     orphan = action("INS-2", "institucional", {"kind": "district"}, "dabeiba")
