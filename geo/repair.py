@@ -146,10 +146,7 @@ def polygonal(
     rejected: dict[int, str] = {}
     types = shapely.get_type_id(geoms)
     live = _missing_or_empty(geoms, types, rejected)
-    wrong = live & ~np.isin(types, (POLYGON, MULTIPOLYGON, COLLECTION))
-    for index in np.flatnonzero(wrong):
-        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
-        rejected[int(index)] = f"geometría {name} en una capa de polígonos"
+    _other_kinds(types, live, (POLYGON, MULTIPOLYGON, COLLECTION), "polígonos", rejected)
     for index in np.flatnonzero(live & (types == COLLECTION)):
         part = polygonal_part(shapely.make_valid(geoms[index]))
         if part is None:
@@ -175,6 +172,17 @@ def polygonal(
     for index in rejected:
         geoms[index] = None
     return geoms, repaired, rejected
+
+
+def _other_kinds(
+    types: np.ndarray, live: np.ndarray, accepted: tuple[int, ...], layer: str, rejected: dict
+) -> np.ndarray:
+    """Reject live geometries of a kind the layer does not take; return their mask."""
+    wrong = live & ~np.isin(types, accepted)
+    for index in np.flatnonzero(wrong):
+        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
+        rejected[int(index)] = f"geometría {name} en una capa de {layer}"
+    return wrong
 
 
 def _missing_or_empty(geoms: np.ndarray, types: np.ndarray, rejected: dict[int, str]) -> np.ndarray:
@@ -212,10 +220,7 @@ def lineal(
     rejected: dict[int, str] = {}
     types = shapely.get_type_id(geoms)
     live = _missing_or_empty(geoms, types, rejected)
-    wrong = live & ~np.isin(types, (LINESTRING, MULTILINESTRING, COLLECTION))
-    for index in np.flatnonzero(wrong):
-        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
-        rejected[int(index)] = f"geometría {name} en una capa de líneas"
+    wrong = _other_kinds(types, live, (LINESTRING, MULTILINESTRING, COLLECTION), "líneas", rejected)
     candidates = np.flatnonzero(live & ~wrong)
     # GEOS calls a line valid when it has two distinct finite points; only the rest cost Python.
     invalid = candidates[~spread(shapely.is_valid, geoms[candidates])]
@@ -269,10 +274,7 @@ def punctual(
     rejected: dict[int, str] = {}
     types = shapely.get_type_id(geoms)
     live = _missing_or_empty(geoms, types, rejected)
-    wrong = live & ~np.isin(types, (POINT, MULTIPOINT))
-    for index in np.flatnonzero(wrong):
-        name = TYPE_NAMES.get(int(types[index]), str(types[index]))
-        rejected[int(index)] = f"geometría {name} en una capa de puntos"
+    _other_kinds(types, live, (POINT, MULTIPOINT), "puntos", rejected)
     for index in np.flatnonzero(live & (types == MULTIPOINT)):
         count = shapely.get_num_geometries(geoms[index])
         if count == 1:
