@@ -43,12 +43,22 @@ def run_qgis(base: str, layer: str, field: str, value: str, edit: bool = False) 
     args = ["/usr/bin/python3", str(SCRIPT), base, world.ANALYST, world.PASSWORD, layer]
     args += [field, value] + (["edit"] if edit else [])
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime))
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+
+    def attempt() -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=150, env=env)
+        except subprocess.TimeoutExpired as hung:
+            # Seen once: Qt's "QWaitCondition::wakeOne(): mutex lock failure", then no progress
+            # (the same call answers in seconds when rerun). Killed, reported like a crash.
+            stderr = hung.stderr.decode() if isinstance(hung.stderr, bytes) else hung.stderr
+            return subprocess.CompletedProcess(args, -9, "", stderr or "")
+
+    done = attempt()
     if done.returncode < 0 and not done.stdout.strip():
-        # Headless QGIS 3.22 may crash in its download progress dialog when the machine is
-        # loaded (a Qt crash before any answer was printed): one more try. A retried edit
+        # Headless QGIS 3.22 may crash (or hang, above) in its download progress dialog when
+        # the machine is loaded, before any answer was printed: one more try. A retried edit
         # that had already committed would move the vertex twice and fail the assertions.
-        done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+        done = attempt()
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
