@@ -202,16 +202,21 @@ class WaterIntakeImporter(SourceKeyedImporter):
         and a dangling code would make every join to municipalities silently miss it.
         """
         field = self.sources.get("serves_municipality_id", "serves_municipality_id")
+        # One pass: unlink the staged rows whose code names no loaded municipality and return
+        # them (with whether the code was malformed, i.e. already null) for the warnings.
         cursor.execute(
             f"""
-            SELECT s.row_no, s.municipality_code, s.name, s.serves_municipality_id IS NULL
-            FROM {STAGE} s
-            WHERE s.municipality_code IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM layers_municipality m WHERE m.code = s.serves_municipality_id)
-            ORDER BY s.row_no
+            UPDATE {STAGE} s SET serves_municipality_id = NULL
+            FROM (
+                SELECT row_no, serves_municipality_id IS NULL AS malformed FROM {STAGE} u
+                WHERE u.municipality_code IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM layers_municipality m WHERE m.code = u.serves_municipality_id)
+            ) AS bad
+            WHERE s.row_no = bad.row_no
+            RETURNING s.row_no, s.municipality_code, s.name, bad.malformed
             """
         )
-        unresolved = cursor.fetchall()
+        unresolved = sorted(cursor.fetchall())
         if not unresolved:
             return
         cursor.execute("SELECT EXISTS (SELECT 1 FROM layers_municipality)")
@@ -239,13 +244,6 @@ class WaterIntakeImporter(SourceKeyedImporter):
                 "No hay municipios cargados: importe la capa municipalities y vuelva a importar "
                 "las bocatomas para enlazarlas."
             )
-        cursor.execute(
-            f"""
-            UPDATE {STAGE} s SET serves_municipality_id = NULL
-            WHERE s.serves_municipality_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM layers_municipality m WHERE m.code = s.serves_municipality_id)
-            """
-        )
 
 
 class MunicipalIntakes(WaterIntakeImporter):
