@@ -290,7 +290,7 @@ def layer_labels_sql(layer: Layer, public_only: bool) -> sql.Composable:
     named four times; its point on surface (computed on the full geometry, ~5 µs a feature)
     falls in exactly one tile.
     """
-    slim = _slim(layer, None)
+    slim = label_layer(layer)
     names = [p.name for p in slim.properties]
     if layer.id_type == "integer":
         names.insert(0, "__fid")
@@ -497,6 +497,11 @@ def render_tile(
         return data
     statement = tile_statement(slim, tile, public_only, True, classes)
     return run_tile(conn, statement, tile, GRID_STEPS[-1] * 4)
+
+
+def label_layer(layer: Layer) -> Layer:
+    """The layer publishing only what its label points carry: its id and its label."""
+    return _slim(layer, None)
 
 
 def _slim(layer: Layer, class_property: str | None) -> Layer:

@@ -27,6 +27,7 @@ from layers.tiles import (
     TileAddress,
     has_label_points,
     in_zoom_range,
+    label_layer,
     label_layer_name,
     render_tile,
 )
@@ -270,11 +271,7 @@ def tilejson_document(
                     "description": f"{layer.title}: un punto de etiqueta por entidad",
                     "minzoom": max(layer.min_zoom, layer.label_min_zoom),
                     "maxzoom": layer.max_zoom,
-                    "fields": {
-                        p.name: p.title or p.type
-                        for p in layer.properties
-                        if p.name in (layer.id_column, layer.label)
-                    },
+                    "fields": {p.name: p.title or p.type for p in label_layer(layer).properties},
                 }
                 for layer in selection.layers
                 if has_label_points(layer)
