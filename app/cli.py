@@ -10,6 +10,7 @@ import argparse
 import gc
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -160,6 +161,9 @@ class _NoDataFrames:
 def cmd_import(args: argparse.Namespace) -> int:
     """distritos import <layer> <path> ..."""
     _NoDataFrames.install()
+    # An import never multiplies matrices; OpenBLAS's idle threads (started when numpy loads)
+    # would spin for ~0.1 s of CPU that the batches need.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # No Django for a vector import (half a second of start-up): it writes with plain SQL.
     url = _database_url()
     entry = {

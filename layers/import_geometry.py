@@ -7,6 +7,10 @@ degenerate parts, points must be single points.
 One `GeometryStep` serves a whole file: it decides the source CRS (declared, given with
 --crs, or plainly lon/lat in Colombia) on the first batch and keeps counting Z/M drops.
 Everything is vectorised over a batch; only bad geometries cost per-row Python.
+
+Polygons already in EPSG:9377 first go through geo.polygon_proof: the rows it proves valid
+are neither parsed nor checked by GEOS and keep the file's WKB; GEOS parses, checks and
+repairs the rest exactly as before.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geo import polygon_proof
 from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
 from geo.errors import InvalidInput
+from geo.polygon_proof import Proof
 from geo.repair import POINT, cleaner, has_zm, parse_wkb
 from geo.vector_io import VectorSource, lonlat_fit
+from layers import pgcopy
 from layers.values import Issues
 
 if TYPE_CHECKING:
@@ -32,11 +39,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Cleaned:
-    """One batch's geometries in EPSG:9377 (None where rejected), the file's own WKB when
-    nothing changed, repairs by index and the rows whose Z/M was dropped."""
+    """One batch in EPSG:9377: geometries (None where rejected, or where proved valid and so
+    never parsed), little-endian WKB of every kept row (the file's own where unchanged), type
+    ids, areas (m²), repairs by index and the rows whose Z/M was dropped."""
 
     geoms: np.ndarray
-    passthrough: pa.Array | None
+    wkb: pa.Array
+    type_ids: np.ndarray
+    areas: np.ndarray
     repairs: dict[int, str]
     zm_rows: np.ndarray
 
@@ -142,14 +152,18 @@ class GeometryStep:
     def clean(
         self, wkb: pa.Array, rows: np.ndarray, data: dict[str, pa.Array], issues: Issues
     ) -> Cleaned:
-        """Geometries in EPSG:9377, the file's own WKB when nothing changed, and repairs.
+        """Geometries in EPSG:9377, their WKB, and repairs.
 
         Safe on several batches at once once the CRS is decided (the first batch decides
         it alone); the rows whose Z/M was dropped are left for `report_zm`.
         """
-        raw = wkb.to_numpy(zero_copy_only=False)
-        geoms, unreadable = parse_wkb(raw)
-        for index, reason in unreadable.items():
+        proof = self._proof(wkb)
+        doubt = None if proof is None else np.flatnonzero(~proof.proved)
+        geoms = np.full(len(wkb), None, dtype=object)
+        parsed = wkb if doubt is None else wkb.take(doubt)
+        parsed, unreadable = parse_wkb(parsed.to_numpy(zero_copy_only=False))
+        geoms[slice(None) if doubt is None else doubt] = parsed
+        for index, reason in _spread_back(unreadable, doubt).items():
             issues.rejected.setdefault(index, reason)
         changed = bool(unreadable)
         zm = has_zm(geoms)
@@ -183,6 +197,8 @@ class GeometryStep:
         if not self.crs.is_geographic:
             minx, miny, maxx, maxy = self.colombia
             box = shapely.bounds(geoms)
+            if proof is not None:
+                box[proof.proved] = proof.bounds[proof.proved]
             outside = ~np.isnan(box[:, 0]) & (
                 (box[:, 0] < minx) | (box[:, 2] > maxx) | (box[:, 1] < miny) | (box[:, 3] > maxy)
             )
@@ -196,12 +212,50 @@ class GeometryStep:
         locate = None
         if reproject:
             locate = transformer(STORAGE_SRID, self.crs.to_wkt()).transform
-        geoms, repaired, rejected = cleaner(kind)(geoms, locate)
+        checked = slice(None) if doubt is None else doubt
+        geoms[checked], repaired, rejected = cleaner(kind)(geoms[checked], locate)
+        repaired, rejected = _spread_back(repaired, doubt), _spread_back(rejected, doubt)
         repairs.update(repaired)
         for index, reason in rejected.items():
             issues.rejected.setdefault(index, reason)
         unchanged = not changed and not repaired and not rejected
-        return Cleaned(geoms, wkb if unchanged else None, repairs, zm_rows)
+        type_ids = shapely.get_type_id(geoms)
+        areas = shapely.area(geoms)
+        if proof is not None:
+            type_ids[proof.proved] = proof.type_ids[proof.proved]
+            areas[proof.proved] = proof.areas[proof.proved]
+        if unchanged and pgcopy.little_endian(wkb):
+            out = wkb
+        elif proof is None:
+            out = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
+        else:  # the file's WKB where proved, GEOS's elsewhere
+            out = _splice(wkb, doubt, shapely.to_wkb(geoms[doubt], byte_order=1))
+        return Cleaned(geoms, out, type_ids, areas, repairs, zm_rows)
+
+    def _proof(self, wkb: pa.Array) -> Proof | None:
+        """The validity proof of a polygon batch that needs no transformation, else None."""
+        if self.importer.geometry_kind != "polygon" or self.swap_xy or self.crs is None:
+            return None
+        if self.srid != STORAGE_SRID or not polygon_proof.AVAILABLE:
+            return None
+        return polygon_proof.prove(wkb)
+
+
+def _spread_back(found: dict[int, str], rows: np.ndarray | None) -> dict[int, str]:
+    """Findings keyed by position in a subset, keyed by the batch row they stand for."""
+    if rows is None:
+        return found
+    return {int(rows[index]): value for index, value in found.items()}
+
+
+def _splice(wkb: pa.Array, rows: np.ndarray, values: np.ndarray) -> pa.Array:
+    """`wkb` with the given rows replaced."""
+    wkb = wkb if pa.types.is_binary(wkb.type) else wkb.cast(pa.binary())
+    if not len(rows):
+        return wkb
+    order = np.arange(len(wkb))
+    order[rows] = len(wkb) + np.arange(len(rows))
+    return pa.concat_arrays([wkb, pa.array(values, pa.binary())]).take(order)
 
 
 def colombia_bounds_9377() -> tuple[float, float, float, float]:

@@ -37,7 +37,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
-import shapely
 
 from geo.crs import STORAGE_SRID
 from geo.errors import DomainError, InvalidInput, Unprocessable
@@ -45,7 +44,7 @@ from geo.repair import POLYGON, GeometryKind
 from geo.vector_io import VectorSource, open_source
 from layers import pgcopy, values
 from layers.import_database import ImportDatabase, column_limits, create_batch, finish_batch
-from layers.import_geometry import GeometryStep
+from layers.import_geometry import Cleaned, GeometryStep
 from layers.import_reading import Checksum, ahead, batches, geometry_column
 from layers.values import Converter, Issues
 
@@ -527,11 +526,9 @@ class Importer:
             buffer = None
             if keep.any():
                 if direct:
-                    buffer = self._encode_direct(
-                        data, cleaned.geoms, cleaned.passthrough, keep, batch_id
-                    )
+                    buffer = self._encode_direct(data, cleaned, keep, batch_id)
                 else:
-                    buffer = self._encode(data, cleaned.geoms, cleaned.passthrough, rows, keep)
+                    buffer = self._encode(data, cleaned.wkb, rows, keep)
             return _Prepared(data, rows, issues, cleaned.repairs, cleaned.zm_rows, buffer)
 
         if direct:
@@ -607,22 +604,13 @@ class Importer:
                 target.append(f"{where}: {items[index]}")
 
     def _encode(
-        self,
-        data: dict[str, pa.Array],
-        geoms: np.ndarray,
-        passthrough: pa.Array | None,
-        rows: np.ndarray,
-        keep: np.ndarray,
+        self, data: dict[str, pa.Array], wkb: pa.Array, rows: np.ndarray, keep: np.ndarray
     ) -> pa.Buffer:
-        """Staging rows: row number, WKB (the file's own when nothing changed), columns."""
+        """Staging rows: row number, WKB, columns."""
         everything = bool(keep.all())
         mask = pa.array(keep)
         pick = (lambda a: a) if everything else (lambda a: a.filter(mask))
-        if passthrough is not None:
-            wkb = pick(passthrough)
-        else:
-            wkb = pa.array(shapely.to_wkb(geoms if everything else geoms[keep]), pa.binary())
-        parts: list[tuple[pa.Array, str]] = [(pa.array(rows[keep]), "int8"), (wkb, "bytea")]
+        parts: list[tuple[pa.Array, str]] = [(pa.array(rows[keep]), "int8"), (pick(wkb), "bytea")]
         size = int(keep.sum())
         for column in self.all_columns():
             array = data.get(column.name)
@@ -631,27 +619,14 @@ class Importer:
         return pgcopy.encode(parts)
 
     def _encode_direct(
-        self,
-        data: dict[str, pa.Array],
-        geoms: np.ndarray,
-        passthrough: pa.Array | None,
-        keep: np.ndarray,
-        batch_id: int,
+        self, data: dict[str, pa.Array], cleaned: Cleaned, keep: np.ndarray, batch_id: int
     ) -> pa.Buffer:
         """Layer-table rows: columns with model defaults, area, MultiPolygon EWKB, batch."""
         everything = bool(keep.all())
         mask = pa.array(keep)
         size = int(keep.sum())
-        kept = geoms if everything else geoms[keep]
-        wkb = None
-        if passthrough is not None:
-            wkb = passthrough if everything else passthrough.filter(mask)
-            wkb = wkb.cast(pa.binary()) if not pa.types.is_binary(wkb.type) else wkb
-            if not pgcopy.little_endian(wkb):
-                wkb = None
-        if wkb is None:
-            wkb = pa.array(shapely.to_wkb(kept, byte_order=1), pa.binary())
-        polygons = shapely.get_type_id(kept) == POLYGON
+        wkb = cleaned.wkb if everything else cleaned.wkb.filter(mask)
+        polygons = cleaned.type_ids[keep] == POLYGON
         # All MultiPolygons already: the WKB goes as it is, and the column's type modifier
         # gives it the storage SRID (PostGIS fills an unknown SRID from the typmod).
         geometry = pgcopy.ewkb_multipolygons(wkb, polygons, STORAGE_SRID) if polygons.any() else wkb
@@ -670,7 +645,7 @@ class Importer:
                 array = array.cast(pa.string()) if isinstance(default, str) else array
                 array = array.fill_null(default)
             parts.append((array, column.stage_type))
-        parts.append((pa.array(shapely.area(kept) / 10_000.0), "float8"))
+        parts.append((pa.array(cleaned.areas[keep] / 10_000.0), "float8"))
         parts.append((geometry, "bytea"))
         parts.append((pa.array(np.full(size, batch_id, dtype=np.int64)), "int8"))
         return pgcopy.encode(parts)
