@@ -15,7 +15,10 @@ COPY plan plan
 COPY migrations migrations
 COPY data data
 COPY package*.json ./
-RUN pip install --no-cache-dir . \
+COPY setup.py ./
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && pip install --no-cache-dir . \
+ && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && if [ -f package.json ]; then npm ci --omit=dev && (make -n static >/dev/null 2>&1 || true); fi
 ENV DATA_DIR=/data/rasters WEB_CONCURRENCY=4
 EXPOSE 8000
