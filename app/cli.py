@@ -372,7 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _collector_off():
         args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        # The work is done and written: spare the interpreter's last full collection over
+        # every object numpy, Arrow, GDAL and psycopg made (~50 ms of a `distritos import`).
+        gc.freeze()
+        return code
     except DomainError as error:
         print(f"Error: {error.detail}", file=sys.stderr)
         return 1
