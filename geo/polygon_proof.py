@@ -1,4 +1,4 @@
-"""Which WKB polygons are certainly valid, without asking GEOS (geo/_polygon_proof.c).
+"""Which WKB polygons are certainly valid, without asking GEOS (geo/_wkb.c).
 
 `prove` returns, for an Arrow array of WKB, the type id of each row it proved valid (3 Polygon,
 6 MultiPolygon, 0 where it did not: ask GEOS), with the area GEOS would compute and the
@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 try:
-    from geo._polygon_proof import prove as _prove
+    from geo._wkb import prove as _prove
 except ImportError:  # installed without a C compiler: GEOS decides every row
     _prove = None
 

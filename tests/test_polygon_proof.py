@@ -1,6 +1,6 @@
 """geo.polygon_proof against GEOS: it may decline a valid polygon, never prove an invalid one.
 
-Named cases cover each rule of geo/_polygon_proof.c (contacts, crossings at a shared vertex,
+Named cases cover each rule of geo/_wkb.c (contacts, crossings at a shared vertex,
 cycles of touching rings, nesting, fold-backs, unusual WKB); a seeded fuzz of ~40,000
 polygons built to be degenerate (small integer grids, unions of grid cells with holes that
 touch, rotated so orientations become uncertain) checks the one property that matters. An
@@ -258,3 +258,24 @@ def test_import_in_9377_mixes_proved_and_repaired_rows(db, tmp_path, clean):
     )
     assert areas["PR-1"] == pytest.approx(with_touching_hole.area / 10_000)
     assert areas["PR-3"] == pytest.approx(2.0)
+
+
+def test_multipolygon_ewkb_in_c_matches_the_arrow_splice(monkeypatch):
+    from layers import pgcopy
+
+    geoms = np.array(
+        [VALID["square"], VALID["parts apart"], VALID["hole inside"]] * 50, dtype=object
+    )
+    wkb = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
+    polygons = shapely.get_type_id(geoms) == 3
+    in_c = pgcopy.ewkb_multipolygons(wkb, polygons, 9377)
+    monkeypatch.setattr(pgcopy, "multipolygon_ewkb", None)
+    in_arrow = pgcopy.ewkb_multipolygons(wkb, polygons, 9377)
+    assert in_c.equals(in_arrow)
+    back = shapely.from_wkb(in_c.to_numpy(zero_copy_only=False))
+    assert set(shapely.get_type_id(back)) == {6} and set(shapely.get_srid(back)) == {9377}
+    assert all(b.equals(g) for b, g in zip(back, geoms, strict=True))
+    # A slice (Arrow offset) reads its own rows.
+    assert pgcopy.ewkb_multipolygons(wkb.slice(1, 4), polygons[1:5], 9377).equals(
+        in_arrow.slice(1, 4)
+    )
