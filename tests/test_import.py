@@ -325,6 +325,12 @@ def test_bulk_load_into_an_empty_table_copies_directly_and_rebuilds_indexes(
     indexes_before = db.execute(
         "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [scratch_tenures]
     ).fetchall()
+    keys = (
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass ORDER BY 1"
+    )
+    keys_before = db.execute(keys, [scratch_tenures]).fetchall()
+    assert {row[1] for row in keys_before} >= {"p", "u"}
     summary = module.run_import("mining_tenures", write_geojson(tmp_path / "bk.geojson", features))
     assert (summary.read, summary.inserted, summary.updated) == (9, 9, 0)
     rows = db.execute(
@@ -343,6 +349,7 @@ def test_bulk_load_into_an_empty_table_copies_directly_and_rebuilds_indexes(
         "SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [scratch_tenures]
     ).fetchall()
     assert indexes_after == indexes_before
+    assert db.execute(keys, [scratch_tenures]).fetchall() == keys_before
 
 
 def test_bulk_load_with_duplicate_keys_falls_back_and_names_them(
