@@ -119,6 +119,18 @@ static inline uint32_t read_u32(const uint8_t *p) {
     return v;
 }
 
+/* Start and end of row `row` in an Arrow binary array's data (offsets of `width` bytes). */
+static inline void row_span(const Py_buffer *offsets, int width, Py_ssize_t row, int64_t *lo,
+                            int64_t *hi) {
+    if (width == 4) {
+        *lo = ((const int32_t *)offsets->buf)[row];
+        *hi = ((const int32_t *)offsets->buf)[row + 1];
+    } else {
+        *lo = ((const int64_t *)offsets->buf)[row];
+        *hi = ((const int64_t *)offsets->buf)[row + 1];
+    }
+}
+
 static void envelope(const double *xy, size_t n, double *box) {
     box[0] = box[2] = xy[0];
     box[1] = box[3] = xy[1];
@@ -478,13 +490,7 @@ static PyObject *prove(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < count && ok; i++) {
         int64_t lo, hi;
-        if (width == 4) {
-            lo = ((const int32_t *)offsets.buf)[first + i];
-            hi = ((const int32_t *)offsets.buf)[first + i + 1];
-        } else {
-            lo = ((const int64_t *)offsets.buf)[first + i];
-            hi = ((const int64_t *)offsets.buf)[first + i + 1];
-        }
+        row_span(&offsets, width, first + i, &lo, &hi);
         out[i] = 0;
         out_area[i] = NAN;
         if (lo < 0 || hi < lo || hi > data.len) continue;
@@ -535,10 +541,8 @@ static PyObject *multipolygon_ewkb(PyObject *self, PyObject *args) {
     int32_t *out_at = out_offsets.buf;
     int64_t total = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
-        int64_t lo = width == 4 ? ((const int32_t *)offsets.buf)[first + i]
-                                : ((const int64_t *)offsets.buf)[first + i];
-        int64_t hi = width == 4 ? ((const int32_t *)offsets.buf)[first + i + 1]
-                                : ((const int64_t *)offsets.buf)[first + i + 1];
+        int64_t lo, hi;
+        row_span(&offsets, width, first + i, &lo, &hi);
         uint32_t type = hi - lo >= 9 && lo >= 0 && hi <= data.len ? read_u32(base + lo + 1) : 0;
         if ((type != 3 && type != 6) || base[lo] != 1) {
             PyErr_Format(PyExc_ValueError, "row %zd: not a 2D little-endian (Multi)Polygon", i);
@@ -558,10 +562,8 @@ static PyObject *multipolygon_ewkb(PyObject *self, PyObject *args) {
     uint32_t multi = 6 | 0x20000000, one = 1;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < count; i++) {
-        int64_t lo = width == 4 ? ((const int32_t *)offsets.buf)[first + i]
-                                : ((const int64_t *)offsets.buf)[first + i];
-        int64_t hi = width == 4 ? ((const int32_t *)offsets.buf)[first + i + 1]
-                                : ((const int64_t *)offsets.buf)[first + i + 1];
+        int64_t lo, hi;
+        row_span(&offsets, width, first + i, &lo, &hi);
         uint8_t *at = out + out_at[i];
         at[0] = 1;
         memcpy(at + 1, &multi, 4);

@@ -8,7 +8,7 @@ One `GeometryStep` serves a whole file: it decides the source CRS (declared, giv
 --crs, or plainly lon/lat in Colombia) on the first batch and keeps counting Z/M drops.
 Everything is vectorised over a batch; only bad geometries cost per-row Python.
 
-Polygons already in EPSG:9377 first go through geo.polygon_proof: the rows it proves valid
+Polygons already in EPSG:9377 first go through geo.wkb.prove: the rows it proves valid
 are neither parsed nor checked by GEOS and keep the file's WKB; GEOS parses, checks and
 repairs the rest exactly as before.
 """
@@ -24,10 +24,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo import polygon_proof
+from geo import wkb as native
 from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
 from geo.errors import InvalidInput
-from geo.polygon_proof import Proof
 from geo.repair import POINT, cleaner, has_zm, parse_wkb
 from geo.vector_io import VectorSource, lonlat_fit
 from layers import pgcopy
@@ -232,13 +231,13 @@ class GeometryStep:
             out = _splice(wkb, doubt, shapely.to_wkb(geoms[doubt], byte_order=1))
         return Cleaned(geoms, out, type_ids, areas, repairs, zm_rows)
 
-    def _proof(self, wkb: pa.Array) -> Proof | None:
+    def _proof(self, wkb: pa.Array) -> native.Proof | None:
         """The validity proof of a polygon batch that needs no transformation, else None."""
         if self.importer.geometry_kind != "polygon" or self.swap_xy or self.crs is None:
             return None
-        if self.srid != STORAGE_SRID or not polygon_proof.AVAILABLE:
+        if self.srid != STORAGE_SRID or not native.AVAILABLE:
             return None
-        return polygon_proof.prove(wkb)
+        return native.prove(wkb)
 
 
 def _spread_back(found: dict[int, str], rows: np.ndarray | None) -> dict[int, str]:

@@ -14,10 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-try:
-    from geo._wkb import multipolygon_ewkb
-except ImportError:  # installed without a C compiler
-    multipolygon_ewkb = None
+from geo import wkb as native
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 TRAILER = b"\xff\xff"
@@ -147,8 +144,9 @@ def ewkb_multipolygons(wkb: pa.Array, polygons: np.ndarray, srid: int) -> pa.Arr
     one. In one pass in C (geo/_wkb.c) when compiled, else spliced in Arrow without parsing.
     Callers check byte order and dimensions.
     """
-    if multipolygon_ewkb is not None and not wkb.null_count:
-        return _ewkb_in_c(wkb, srid)
+    in_c = native.multipolygon_ewkb(wkb, srid)
+    if in_c is not None:
+        return in_c
     head = b"\x01" + (6 | 0x20000000).to_bytes(4, "little") + srid.to_bytes(4, "little")
     # An explicit stop: this pyarrow's binary_slice without one sizes its buffer wrongly.
     longest = pc.max(pc.binary_length(wkb)).as_py() or 5
@@ -160,20 +158,6 @@ def ewkb_multipolygons(wkb: pa.Array, polygons: np.ndarray, srid: int) -> pa.Arr
         )
         multi = pc.if_else(pa.array(polygons), wrapped, multi)
     return multi
-
-
-def _ewkb_in_c(wkb: pa.Array, srid: int) -> pa.Array:
-    if pa.types.is_large_binary(wkb.type):
-        width = 8
-    else:
-        wkb = wkb if pa.types.is_binary(wkb.type) else wkb.cast(pa.binary())
-        width = 4
-    _validity, offsets, data = wkb.buffers()[:3]
-    out_offsets = np.empty(len(wkb) + 1, dtype=np.int32)
-    body = multipolygon_ewkb(offsets, width, data, wkb.offset, len(wkb), srid, out_offsets)
-    return pa.BinaryArray.from_buffers(
-        pa.binary(), len(wkb), [None, pa.py_buffer(out_offsets), pa.py_buffer(body)]
-    )
 
 
 def little_endian(wkb: pa.Array) -> bool:

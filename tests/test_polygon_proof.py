@@ -1,4 +1,4 @@
-"""geo.polygon_proof against GEOS: it may decline a valid polygon, never prove an invalid one.
+"""geo.wkb (geo/_wkb.c) against GEOS: it may decline a valid polygon, never prove an invalid one.
 
 Named cases cover each rule of geo/_wkb.c (contacts, crossings at a shared vertex,
 cycles of touching rings, nesting, fold-backs, unusual WKB); a seeded fuzz of ~40,000
@@ -17,8 +17,8 @@ import pytest
 import shapely
 from shapely import affinity
 
-from geo import polygon_proof
-from geo.polygon_proof import prove
+from geo import wkb as native
+from geo.wkb import prove
 from tests.import_files import forget_imports_since, last_batch, tenure
 
 
@@ -38,7 +38,7 @@ M = shapely.MultiPolygon
 
 def test_the_compiled_module_is_installed():
     # `make` builds it (setup.py); without it every import would go the slow GEOS way.
-    assert polygon_proof.AVAILABLE
+    assert native.AVAILABLE
 
 
 VALID = {
@@ -269,7 +269,7 @@ def test_multipolygon_ewkb_in_c_matches_the_arrow_splice(monkeypatch):
     wkb = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
     polygons = shapely.get_type_id(geoms) == 3
     in_c = pgcopy.ewkb_multipolygons(wkb, polygons, 9377)
-    monkeypatch.setattr(pgcopy, "multipolygon_ewkb", None)
+    monkeypatch.setattr(native, "_wkb", None)
     in_arrow = pgcopy.ewkb_multipolygons(wkb, polygons, 9377)
     assert in_c.equals(in_arrow)
     back = shapely.from_wkb(in_c.to_numpy(zero_copy_only=False))
