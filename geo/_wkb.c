@@ -39,7 +39,7 @@ typedef struct {
 } Ring;
 
 typedef struct {
-    double min_x;
+    double min_x;   /* least coordinate along the sweep axis (x, or y for tall shapes) */
     uint32_t point; /* index of its first point */
     uint32_t ring;
 } Segment;
@@ -270,6 +270,10 @@ static int segments_ok(Scratch *s, int *ok) {
     if (!grow((void **)&s->owner, &s->owner_cap, s->points, sizeof(uint32_t), ok)) return 0;
     if (!grow((void **)&s->touching, &s->touching_cap, s->points, 1, ok)) return 0;
     memset(s->touching, 0, s->points);
+    /* Sweep along the geometry's longer side: fewer segments overlap there. */
+    double box[4];
+    envelope(s->xy, s->points, box);
+    int along = box[3] - box[1] > box[2] - box[0], across = !along;
     size_t k = 0;
     for (size_t r = 0; r < s->rings; r++) {
         Ring *ring = &s->ring[r];
@@ -279,20 +283,26 @@ static int segments_ok(Scratch *s, int *ok) {
         for (uint32_t i = 0; i + 1 < ring->len; i++) {
             const double *a = first + 2 * i;
             if (!isfinite(a[0]) || !isfinite(a[1]) || same(a, a + 2)) return 0;
-            s->seg[k++] = (Segment){lesser(a[0], a[2]), ring->start + i, (uint32_t)r};
+            s->seg[k++] = (Segment){lesser(a[along], a[2 + along]), ring->start + i, (uint32_t)r};
         }
         envelope(first, ring->len, ring->box);
     }
     sort_segments(s->seg, total);
+    /* Pairs overlapping along the sweep are checked; past a budget linear in the segments
+     * (a shape whose segments all overlap) GEOS's indexed check is the better tool. */
+    size_t budget = 64 * total + 4096;
     const double *xy = s->xy;
     for (size_t i = 0; i < total; i++) {
         uint32_t si = s->seg[i].point;
         const double *a = xy + 2 * si, *b = a + 2;
-        double maxx = greater(a[0], b[0]), miny = lesser(a[1], b[1]), maxy = greater(a[1], b[1]);
-        for (size_t j = i + 1; j < total && s->seg[j].min_x <= maxx; j++) {
+        double end = greater(a[along], b[along]);
+        double low = lesser(a[across], b[across]), high = greater(a[across], b[across]);
+        for (size_t j = i + 1; j < total && s->seg[j].min_x <= end; j++) {
+            if (--budget == 0) return 0;
             uint32_t sj = s->seg[j].point;
             const double *c = xy + 2 * sj, *d = c + 2;
-            if (lesser(c[1], d[1]) > maxy || greater(c[1], d[1]) < miny) continue;
+            if (lesser(c[across], d[across]) > high || greater(c[across], d[across]) < low)
+                continue;
             if (s->seg[i].ring == s->seg[j].ring) {
                 const Ring *ring = &s->ring[s->seg[i].ring];
                 uint32_t lo = si < sj ? si : sj, hi = si < sj ? sj : si;
