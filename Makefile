@@ -7,8 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-# Debian packages: the database, GeoDjango's native libraries, a C compiler for the one compiled
-# module (geo/_wkb.c), and the real clients the tests use.
+# Debian packages: the database, GeoDjango's native libraries, a C compiler for the two compiled
+# modules (geo/_wkb.c, layers/_copyrows.c), and the real clients the tests use.
 SYSTEM_PACKAGES := postgresql postgresql-15-postgis-3 postgresql-client libgdal32 libgeos-c1v5 libproj25 python3-venv python3-dev gcc fonts-dejavu-core
 TEST_PACKAGES := gdal-bin python3-qgis chromium chromium-driver poppler-utils
 BENCH_PACKAGES := cgi-mapserver mapserver-bin gdal-bin
@@ -41,7 +41,7 @@ test-deps: system-deps
 bench-deps: system-deps
 	$(call apt_install,$(BENCH_PACKAGES))
 
-$(VENV)/.installed: pyproject.toml setup.py geo/_wkb.c
+$(VENV)/.installed: pyproject.toml setup.py geo/_wkb.c layers/_copyrows.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'

@@ -1,9 +1,9 @@
 """PostgreSQL binary COPY rows built from Arrow columns, without a Python object per row.
 
-Each field becomes an Arrow binary array holding its 4-byte big-endian length and its bytes;
-Arrow's element-wise join concatenates them row by row in C++, and the joined data buffer is
-the COPY payload. Types: text, bytea (also EWKB for geometry), float8, int4, int8, date, bool
-and text[].
+Each field becomes parts holding its 4-byte big-endian length and its bytes: fixed-width
+numpy records or Arrow binary arrays. The compiled layers/_copyrows.c joins them row by row
+into the COPY payload (Arrow's element-wise join when it is not built). Types: text, bytea
+(also EWKB for geometry), float8, int4, int8, date, bool and text[].
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo import wkb as native
+
+try:
+    from layers._copyrows import join as _join_rows
+except ImportError:  # installed without a C compiler: Arrow joins the rows
+    _join_rows = None
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 TRAILER = b"\xff\xff"
@@ -38,14 +43,14 @@ def _valid(column: pa.Array) -> np.ndarray:
     return column.is_valid().to_numpy(zero_copy_only=False)
 
 
-def _variable(column: pa.Array) -> list[pa.Array]:
+def _variable(column: pa.Array) -> list[Part]:
     if not pa.types.is_binary(column.type):
         column = column.cast(pa.binary())
     lengths = pc.binary_length(column).fill_null(-1).to_numpy(zero_copy_only=False)
-    return [_as_binary(lengths.astype(">i4")), column.fill_null(b"")]
+    return [lengths.astype(">i4"), column.fill_null(b"")]
 
 
-def _fixed(column: pa.Array, pg_type: str) -> list[pa.Array]:
+def _fixed(column: pa.Array, pg_type: str) -> list[Part]:
     dtype = np.dtype(_FIXED[pg_type])
     if pg_type == "date":
         days = column.cast(pa.date32()).cast(pa.int32()).fill_null(0)
@@ -57,12 +62,11 @@ def _fixed(column: pa.Array, pg_type: str) -> list[pa.Array]:
     record = np.empty(len(column), dtype=[("length", ">i4"), ("value", dtype)])
     record["length"] = dtype.itemsize
     record["value"] = values
-    encoded = _as_binary(record)
     valid = _valid(column)
     if valid.all():
-        return [encoded]
+        return [record]
     null = _as_binary(np.full(len(column), -1, dtype=">i4"))
-    return [pc.if_else(pa.array(valid), encoded, null)]
+    return [pc.if_else(pa.array(valid), _as_binary(record), null)]
 
 
 _TEXT_OID = 25
@@ -77,11 +81,10 @@ def _text_array(column: pa.Array) -> list[pa.Array]:
     items = pc.list_flatten(column)
     if items.null_count:
         raise ValueError("text[] items must not be null")
-    encoded_items = (
-        pc.binary_join_element_wise(*_variable(items), b"")
-        if len(items)
-        else pa.array([], pa.binary())
-    )
+    encoded_items = pa.array([], pa.binary())
+    if len(items):
+        lengths, values = _variable(items)
+        encoded_items = pc.binary_join_element_wise(_as_binary(lengths), values, b"")
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     bodies = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), encoded_items), b"")
     header = np.empty(
@@ -109,22 +112,28 @@ def _text_array(column: pa.Array) -> list[pa.Array]:
     return [pc.if_else(pa.array(empty), short, full), bodies]
 
 
+Part = pa.Array | np.ndarray  # Arrow binary, or numpy fixed-width records
+
+
 def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
     """COPY BINARY tuples (no header or trailer) for equally long columns and their PG types."""
     rows = len(columns[0][0]) if columns else 0
     if rows == 0:
         return pa.py_buffer(b"")
-    parts = [_as_binary(np.full(rows, len(columns), dtype=">i2"))]
+    parts: list[Part] = [np.full(rows, len(columns), dtype=">i2")]
     for column, pg_type in columns:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if column.null_count == rows:
-            parts.append(_as_binary(np.full(rows, -1, dtype=">i4")))
+            parts.append(np.full(rows, -1, dtype=">i4"))
             continue
         if pg_type == "text[]":
             parts.extend(_text_array(column))
         else:
             parts.extend(_fixed(column, pg_type) if pg_type in _FIXED else _variable(column))
+    if _join_rows is not None:
+        return pa.py_buffer(_join_rows(rows, [_described(part) for part in parts]))
+    parts = [_as_binary(part) if isinstance(part, np.ndarray) else part for part in parts]
     if sum(part.nbytes for part in parts) > (1 << 31) - (1 << 24):
         # Beyond 32-bit offsets: join as large_binary (rare: a batch of huge polygons).
         parts = [part.cast(pa.large_binary()) for part in parts]
@@ -135,6 +144,18 @@ def encode(columns: Sequence[tuple[pa.Array, str]]) -> pa.Buffer:
         offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     start, end = offsets[joined.offset], offsets[joined.offset + len(joined)]
     return joined.buffers()[2][start:end]
+
+
+def _described(part: Part) -> tuple:
+    """A part as layers._copyrows.join takes it."""
+    if isinstance(part, np.ndarray):
+        part = np.ascontiguousarray(part)
+        return (1, part.view(np.uint8).reshape(-1), part.dtype.itemsize)
+    if not (pa.types.is_binary(part.type) or pa.types.is_large_binary(part.type)):
+        part = part.cast(pa.binary())
+    _validity, offsets, data = part.buffers()[:3]
+    width = 8 if pa.types.is_large_binary(part.type) else 4
+    return (0, offsets, width, data if data is not None else b"", part.offset)
 
 
 def ewkb_multipolygons(wkb: pa.Array, polygons: np.ndarray, srid: int) -> pa.Array:
