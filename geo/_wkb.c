@@ -63,6 +63,7 @@ typedef struct {
     size_t touch_cap, touches;
     size_t *shell; /* first ring of each part, then `rings` */
     size_t shell_cap;
+    double box[4]; /* the geometry's envelope */
 } Scratch;
 
 static int grow(void **array, size_t *cap, size_t need, size_t item, int *ok) {
@@ -203,16 +204,29 @@ static int parse(const uint8_t *p, const uint8_t *end, Scratch *s, uint32_t *par
 static inline double lesser(double a, double b) { return a < b ? a : b; }
 static inline double greater(double a, double b) { return a > b ? a : b; }
 
-static int by_min_x(const void *a, const void *b) {
-    double i = ((const Segment *)a)->min_x, j = ((const Segment *)b)->min_x;
-    return (i > j) - (i < j);
-}
-
-/* Insertion sort for the usual few dozen segments, qsort beyond. */
+/* Quicksort by min_x, insertion sort below 24 segments (the usual few dozen cost little). */
 static void sort_segments(Segment *seg, size_t n) {
-    if (n > 64) {
-        qsort(seg, n, sizeof(Segment), by_min_x);
-        return;
+    while (n > 24) {
+        double a = seg[0].min_x, b = seg[n / 2].min_x, c = seg[n - 1].min_x;
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (seg[i].min_x < pivot) i++;
+            while (seg[j].min_x > pivot) j--;
+            if (i >= j) break;
+            Segment t = seg[i];
+            seg[i++] = seg[j];
+            seg[j--] = t;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        if (j + 1 < n - j - 1) {
+            sort_segments(seg, j + 1);
+            seg += j + 1;
+            n -= j + 1;
+        } else {
+            sort_segments(seg + j + 1, n - j - 1);
+            n = j + 1;
+        }
     }
     for (size_t i = 1; i < n; i++) {
         Segment item = seg[i];
@@ -271,8 +285,15 @@ static int segments_ok(Scratch *s, int *ok) {
     if (!grow((void **)&s->touching, &s->touching_cap, s->points, 1, ok)) return 0;
     memset(s->touching, 0, s->points);
     /* Sweep along the geometry's longer side: fewer segments overlap there. */
-    double box[4];
-    envelope(s->xy, s->points, box);
+    double *box = s->box;
+    for (size_t r = 0; r < s->rings; r++) {
+        Ring *ring = &s->ring[r];
+        envelope(s->xy + 2 * ring->start, ring->len, ring->box);
+        for (int c = 0; c < 4; c++) {
+            if (r == 0 || (c < 2 ? ring->box[c] < box[c] : ring->box[c] > box[c]))
+                box[c] = ring->box[c];
+        }
+    }
     int along = box[3] - box[1] > box[2] - box[0], across = !along;
     size_t k = 0;
     for (size_t r = 0; r < s->rings; r++) {
@@ -285,7 +306,6 @@ static int segments_ok(Scratch *s, int *ok) {
             if (!isfinite(a[0]) || !isfinite(a[1]) || same(a, a + 2)) return 0;
             s->seg[k++] = (Segment){lesser(a[along], a[2 + along]), ring->start + i, (uint32_t)r};
         }
-        envelope(first, ring->len, ring->box);
     }
     sort_segments(s->seg, total);
     /* Pairs overlapping along the sweep are checked; past a budget linear in the segments
@@ -510,7 +530,7 @@ static PyObject *prove(PyObject *self, PyObject *args) {
             continue;
         out[i] = (int8_t)type;
         out_area[i] = area(&s);
-        envelope(s.xy, s.points, out_box + 4 * i);
+        memcpy(out_box + 4 * i, s.box, sizeof s.box);
     }
     Py_END_ALLOW_THREADS
     release(&s);
