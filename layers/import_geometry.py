@@ -8,9 +8,9 @@ One `GeometryStep` serves a whole file: it decides the source CRS (declared, giv
 --crs, or plainly lon/lat in Colombia) on the first batch and keeps counting Z/M drops.
 Everything is vectorised over a batch; only bad geometries cost per-row Python.
 
-Polygons already in EPSG:9377 first go through geo.wkb.prove: the rows it proves valid
-are neither parsed nor checked by GEOS and keep the file's WKB; GEOS parses, checks and
-repairs the rest exactly as before.
+Polygons go through geo.wkb.prove: those already in EPSG:9377 before parsing (the rows it
+proves valid are never parsed and keep the file's WKB), others once reprojected (on the WKB
+the COPY needs anyway). GEOS checks and repairs only the rows it does not prove.
 """
 
 from __future__ import annotations
@@ -156,7 +156,11 @@ class GeometryStep:
         Safe on several batches at once once the CRS is decided (the first batch decides
         it alone); the rows whose Z/M was dropped are left for `report_zm`.
         """
-        proof = self._proof(wkb)
+        # Polygons needing no transformation are proved on the file's WKB, before parsing:
+        # proved rows are never parsed. Others are proved once transformed (below).
+        base = wkb
+        needs_transform = self.swap_xy or self.crs is None or self.srid != STORAGE_SRID
+        proof = native.prove(wkb) if self._provable() and not needs_transform else None
         doubt = None if proof is None else np.flatnonzero(~proof.proved)
         geoms = np.full(len(wkb), None, dtype=object)
         parsed = wkb if doubt is None else wkb.take(doubt)
@@ -193,6 +197,11 @@ class GeometryStep:
 
             geoms = shapely.transform(geoms, project)
             changed = True
+        if proof is None and changed and self._provable():
+            # The WKB the COPY needs anyway: prove it, and GEOS checks only the rest.
+            base = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
+            proof = native.prove(base)
+            doubt = np.flatnonzero(~proof.proved)
         if not self.crs.is_geographic:
             minx, miny, maxx, maxy = self.colombia
             box = shapely.bounds(geoms)
@@ -227,17 +236,13 @@ class GeometryStep:
             out = wkb
         elif proof is None:
             out = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
-        else:  # the file's WKB where proved, GEOS's elsewhere
-            out = _splice(wkb, doubt, shapely.to_wkb(geoms[doubt], byte_order=1))
+        else:  # the proved WKB where proved, GEOS's elsewhere
+            out = _splice(base, doubt, shapely.to_wkb(geoms[doubt], byte_order=1))
         return Cleaned(geoms, out, type_ids, areas, repairs, zm_rows)
 
-    def _proof(self, wkb: pa.Array) -> native.Proof | None:
-        """The validity proof of a polygon batch that needs no transformation, else None."""
-        if self.importer.geometry_kind != "polygon" or self.swap_xy or self.crs is None:
-            return None
-        if self.srid != STORAGE_SRID or not native.AVAILABLE:
-            return None
-        return native.prove(wkb)
+    def _provable(self) -> bool:
+        """Polygons, and the compiled proof at hand."""
+        return self.importer.geometry_kind == "polygon" and native.AVAILABLE
 
 
 def _spread_back(found: dict[int, str], rows: np.ndarray | None) -> dict[int, str]:
