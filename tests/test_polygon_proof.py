@@ -19,7 +19,7 @@ from shapely import affinity
 
 from geo import wkb as native
 from geo.wkb import prove
-from tests.import_files import forget_imports_since, last_batch, tenure
+from tests.import_files import forget_imports_since, last_batch, tenure, write_geojson
 
 
 def proved(*geoms: shapely.Geometry, wkb: list[bytes] | None = None) -> list[int]:
@@ -310,3 +310,33 @@ def test_fuzz_of_large_polygons_never_proves_what_geos_rejects():
     valid = shapely.is_valid(shapely.from_wkb(wkb))
     assert not (proof.proved & ~valid).any()
     assert (~valid).sum() > 250 and proof.proved[valid].mean() > 0.8
+
+
+def test_reprojected_polygons_are_proved_and_geos_checks_only_the_rest(
+    db, tmp_path, clean, monkeypatch
+):
+    from layers import import_geometry
+    from layers.importer import run_import
+
+    checked: list[int] = []
+    polygonal = import_geometry.cleaner("polygon")
+
+    def spy(geoms, locate=None):
+        checked.append(len(geoms))
+        return polygonal(geoms, locate)
+
+    monkeypatch.setattr(import_geometry, "cleaner", lambda kind: spy)
+    features = [tenure(f"RP-{i}", -75.7 + i * 0.02, 6.2) for i in range(4)]
+    bow_tie = [[[-75.6, 6.2], [-75.59, 6.21], [-75.59, 6.2], [-75.6, 6.21], [-75.6, 6.2]]]
+    features[2]["geometry"] = {"type": "Polygon", "coordinates": bow_tie}
+    path = write_geojson(tmp_path / "lonlat.geojson", features)  # EPSG:4326: reprojected
+    summary = run_import("mining_tenures", path)
+    assert (summary.inserted, summary.repaired) == (4, 1)
+    assert checked == [1]  # only the bow-tie reached GEOS's check
+    assert "fila 3 (nombre 'RP-2'" in summary.repairs[0]
+    assert "autointersección en (-75.595, 6.205)" in summary.repairs[0]
+    valid = db.execute(
+        "SELECT bool_and(ST_IsValid(geom)), count(*) FROM layers_miningtenure "
+        "WHERE expediente LIKE 'RP-_'"
+    ).fetchone()
+    assert valid == (True, 4)
