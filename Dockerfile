@@ -16,8 +16,10 @@ COPY migrations migrations
 COPY data data
 COPY package*.json ./
 COPY setup.py ./
+# Editable, as `make` does: the service runs from this folder, and the compiled modules
+# (geo/_wkb.c, layers/_copyrows.c) are built next to their sources.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
- && pip install --no-cache-dir . \
+ && pip install --no-cache-dir -e . \
  && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && if [ -f package.json ]; then npm ci --omit=dev && (make -n static >/dev/null 2>&1 || true); fi
 ENV DATA_DIR=/data/rasters WEB_CONCURRENCY=4
