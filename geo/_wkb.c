@@ -12,13 +12,17 @@
  * - every hole inside its shell and outside its siblings; every part outside the others or
  *   inside one of their holes.
  * Orientation signs come from Shewchuk's filtered predicate. Any sign the filter cannot
- * certify, any other contact, three rings at one point, big-endian or Z/M WKB: "not proven"
- * (0), and the caller asks GEOS. So the proof may decline a valid polygon but never accepts
+ * certify, any other contact, three rings at one point, big-endian or Z/M WKB, more pairs of
+ * overlapping segments than a budget linear in their number: "not proven" (0), and the
+ * caller asks GEOS. So the proof may decline a valid polygon but never accepts
  * an invalid one (tests/test_polygon_proof.py checks it against GEOS).
  *
  * prove(offsets, offset_width, data, first, count, status, areas, bounds) fills, per row,
  * status (3 Polygon, 6 MultiPolygon, 0 not proven), the area as GEOS computes it, and the
  * envelope (minx, miny, maxx, maxy). The GIL is released while it runs.
+ *
+ * multipolygon_ewkb: 2D little-endian (Multi)Polygon WKB rewritten as MultiPolygon EWKB with
+ * an SRID, in one pass (see the function).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
