@@ -36,8 +36,9 @@ class Proof:
         return self.type_ids != 0
 
 
-def _buffers(wkb: pa.Array) -> tuple[pa.Array, int, pa.Buffer, pa.Buffer | None]:
-    """The array as binary or large binary, its offset width, offsets and data buffers."""
+def binary_buffers(wkb: pa.Array) -> tuple[pa.Array, int, pa.Buffer, pa.Buffer | None]:
+    """The array as binary or large binary, its offset width, offsets and data buffers (what
+    the compiled modules read; layers.pgcopy hands its parts over the same way)."""
     if isinstance(wkb, pa.ChunkedArray):
         wkb = wkb.combine_chunks()
     if not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)):
@@ -56,7 +57,7 @@ def prove(wkb: pa.Array) -> Proof:
     )
     if _wkb is None or count == 0:
         return proof
-    wkb, width, offsets, data = _buffers(wkb)
+    wkb, width, offsets, data = binary_buffers(wkb)
     if data is None:
         return proof
     _wkb.prove(offsets, width, data, wkb.offset, count, proof.type_ids, proof.areas, proof.bounds)
@@ -70,7 +71,7 @@ def multipolygon_ewkb(wkb: pa.Array, srid: int) -> pa.Array | None:
     Polygon becomes the only member of one), in one pass; None without the compiled module."""
     if _wkb is None or wkb.null_count:
         return None
-    wkb, width, offsets, data = _buffers(wkb)
+    wkb, width, offsets, data = binary_buffers(wkb)
     out_offsets = np.empty(len(wkb) + 1, dtype=np.int32)
     body = _wkb.multipolygon_ewkb(offsets, width, data, wkb.offset, len(wkb), srid, out_offsets)
     return pa.BinaryArray.from_buffers(

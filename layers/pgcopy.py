@@ -151,10 +151,7 @@ def _described(part: Part) -> tuple:
     if isinstance(part, np.ndarray):
         part = np.ascontiguousarray(part)
         return (1, part.view(np.uint8).reshape(-1), part.dtype.itemsize)
-    if not (pa.types.is_binary(part.type) or pa.types.is_large_binary(part.type)):
-        part = part.cast(pa.binary())
-    _validity, offsets, data = part.buffers()[:3]
-    width = 8 if pa.types.is_large_binary(part.type) else 4
+    part, width, offsets, data = native.binary_buffers(part)
     return (0, offsets, width, data if data is not None else b"", part.offset)
 
 
