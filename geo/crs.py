@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-
-from pyproj import CRS, Transformer
+from typing import TYPE_CHECKING
 
 from geo.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
 
 STORAGE_SRID = 9377
 WGS84 = 4326
@@ -15,6 +18,10 @@ WGS84 = 4326
 OUTPUT_SRIDS = (4326, 9377, 4686, 3116, 3115, 3117, 3118, 3857)
 # Colombia (with islands) in lon/lat, generous margins: used to tell lon/lat from swapped input.
 COLOMBIA_LONLAT = (-82.5, -4.5, -66.0, 16.5)
+# The same envelope in EPSG:9377 (edges densified, widened to whole metres; tests/test_crs.py
+# holds it to pyproj's transform_bounds). A constant, so an import of a file already in the
+# storage CRS never loads pyproj and its database (~60 ms of a `distritos import`).
+COLOMBIA_STORAGE = (3938414.0, 1053921.0, 5780562.0, 3405678.0)
 
 _URI = re.compile(
     r"^(?:urn:ogc:def:crs:EPSG:[\d.]*:|https?://www\.opengis\.net/def/crs/EPSG/0/|EPSG:)(\d+)$",
@@ -58,9 +65,43 @@ def crs_uri(srid: int) -> str:
     return f"http://www.opengis.net/def/crs/EPSG/0/{srid}"
 
 
+@dataclass(frozen=True)
+class FileCRS:
+    """A file's CRS as an import needs it: its definition (for `transformer`), its EPSG code
+    (0 without one), whether it is lon/lat, and the name messages show."""
+
+    definition: str
+    srid: int
+    geographic: bool
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> FileCRS:
+        """From a user input (`EPSG:3116`, WKT, PROJ); the storage CRS without pyproj."""
+        if text.strip().upper() == f"EPSG:{STORAGE_SRID}":
+            return cls(f"EPSG:{STORAGE_SRID}", STORAGE_SRID, False, f"EPSG:{STORAGE_SRID}")
+        from pyproj import CRS
+
+        crs = CRS.from_user_input(text)
+        code = crs.to_epsg(min_confidence=70) or 0
+        return cls(crs.to_wkt(), code, crs.is_geographic, f"EPSG:{code}" if code else crs.name)
+
+    def same_as(self, other: FileCRS) -> bool:
+        """The same CRS, whatever the axis order."""
+        if self.definition == other.definition:
+            return True
+        from pyproj import CRS
+
+        return CRS.from_user_input(self.definition).equals(
+            CRS.from_user_input(other.definition), ignore_axis_order=True
+        )
+
+
 @lru_cache(maxsize=64)
 def transformer(src: int | str, dst: int | str = STORAGE_SRID) -> Transformer:
     """A cached always-x/y transformer between two CRS."""
+    from pyproj import CRS, Transformer
+
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
@@ -68,6 +109,8 @@ def srid_of(crs: CRS | str | None) -> int | None:
     """EPSG code of a CRS description, or None when it has none we can name."""
     if crs is None:
         return None
+    from pyproj import CRS
+
     parsed = CRS.from_user_input(crs)
     code = parsed.to_epsg(min_confidence=70)
     return code

@@ -22,10 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyogrio
 import shapely
-from pyproj import CRS
 
 from geo import wkb as native
-from geo.crs import COLOMBIA_LONLAT, STORAGE_SRID, transformer
+from geo.crs import COLOMBIA_STORAGE, STORAGE_SRID, FileCRS, transformer
 from geo.errors import InvalidInput
 from geo.repair import POINT, cleaner, has_zm, parse_wkb
 from geo.vector_io import VectorSource, lonlat_fit
@@ -66,39 +65,30 @@ class GeometryStep:
         self.source = source
         self.summary = summary
         self.swap_xy = swap_xy
-        self.crs: CRS | None = None
+        self.crs: FileCRS | None = None
         self.zm = 0
         declared = source_crs(source)
         if crs:
             try:
-                self.crs = CRS.from_user_input(f"EPSG:{crs}" if str(crs).isdigit() else crs)
+                self.crs = FileCRS.parse(f"EPSG:{crs}" if str(crs).isdigit() else crs)
             except Exception:
                 raise InvalidInput(f"--crs '{crs}' no es un CRS conocido.", where="crs") from None
-            if declared is not None and not declared.equals(self.crs, ignore_axis_order=True):
+            if declared is not None and not declared.same_as(self.crs):
                 summary.warn(
-                    f"El archivo declara {crs_name(declared)}; se usó {crs_name(self.crs)} "
+                    f"El archivo declara {declared.name}; se usó {self.crs.name} "
                     "indicado con --crs."
                 )
         else:
             self.crs = declared
         if self.crs is not None:
-            summary.source_crs = crs_name(self.crs)
-        self.colombia = colombia_bounds_9377()
-        self._srid: int | None = None
-
-    @property
-    def srid(self) -> int | None:
-        """EPSG code of the (decided) source CRS, computed once: to_epsg is slow."""
-        if self._srid is None and self.crs is not None:
-            self._srid = self.crs.to_epsg() or 0
-        return self._srid
+            summary.source_crs = self.crs.name
 
     def _decide_crs(self, geoms: np.ndarray, rows: np.ndarray) -> None:
         """No CRS in the file nor --crs: accept only plainly lon/lat in Colombia."""
         live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
         fit = lonlat_fit(shapely.bounds(geoms[live])) if live.any() else np.array([0])
         if live.any() and (fit == 1).all():
-            self.crs = CRS.from_epsg(4326)
+            self.crs = FileCRS.parse("EPSG:4326")
             self.summary.source_crs = "EPSG:4326 (supuesto)"
             self.summary.warn(
                 "El archivo no declara su sistema de coordenadas; las coordenadas son "
@@ -159,7 +149,7 @@ class GeometryStep:
         # Polygons needing no transformation are proved on the file's WKB, before parsing:
         # proved rows are never parsed. Others are proved once transformed (below).
         base = wkb
-        needs_transform = self.swap_xy or self.crs is None or self.srid != STORAGE_SRID
+        needs_transform = self.swap_xy or self.crs is None or self.crs.srid != STORAGE_SRID
         proof = native.prove(wkb) if self._provable() and not needs_transform else None
         doubt = None if proof is None else np.flatnonzero(~proof.proved)
         geoms = np.full(len(wkb), None, dtype=object)
@@ -179,7 +169,7 @@ class GeometryStep:
             changed = True
         if self.crs is None:
             self._decide_crs(geoms, rows)
-        if self.crs.is_geographic:
+        if self.crs.geographic:
             live = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
             fit = np.zeros(len(geoms), dtype=int)
             fit[live] = lonlat_fit(shapely.bounds(geoms[live]))
@@ -187,9 +177,9 @@ class GeometryStep:
                 self._swapped(geoms, rows, fit == -1)
             outside = live & (fit == 0)
             issues.reject(outside, lambda i: "coordenadas fuera de Colombia")
-        reproject = self.srid != STORAGE_SRID
+        reproject = self.crs.srid != STORAGE_SRID
         if reproject:
-            convert = transformer(self.crs.to_wkt())
+            convert = transformer(self.crs.definition)
 
             def project(coords: np.ndarray) -> np.ndarray:
                 x, y = convert.transform(coords[:, 0], coords[:, 1])
@@ -202,8 +192,8 @@ class GeometryStep:
             base = pa.array(shapely.to_wkb(geoms, byte_order=1), pa.binary())
             proof = native.prove(base)
             doubt = np.flatnonzero(~proof.proved)
-        if not self.crs.is_geographic:
-            minx, miny, maxx, maxy = self.colombia
+        if not self.crs.geographic:
+            minx, miny, maxx, maxy = COLOMBIA_STORAGE
             box = shapely.bounds(geoms)
             if proof is not None:
                 box[proof.proved] = proof.bounds[proof.proved]
@@ -219,7 +209,7 @@ class GeometryStep:
             changed = True
         locate = None
         if reproject:
-            locate = transformer(STORAGE_SRID, self.crs.to_wkt()).transform
+            locate = transformer(STORAGE_SRID, self.crs.definition).transform
         checked = slice(None) if doubt is None else doubt
         geoms[checked], repaired, rejected = cleaner(kind)(geoms[checked], locate)
         repaired, rejected = _spread_back(repaired, doubt), _spread_back(rejected, doubt)
@@ -262,19 +252,7 @@ def _splice(wkb: pa.Array, rows: np.ndarray, values: np.ndarray) -> pa.Array:
     return pa.concat_arrays([wkb, pa.array(values, pa.binary())]).take(order)
 
 
-def colombia_bounds_9377() -> tuple[float, float, float, float]:
-    """Colombia's lon/lat envelope (with islands) in EPSG:9377."""
-    west, south, east, north = COLOMBIA_LONLAT
-    return transformer(4326).transform_bounds(west, south, east, north, densify_pts=21)
-
-
-def crs_name(crs: CRS) -> str:
-    """`EPSG:nnnn` when the CRS has a code, else its name."""
-    code = crs.to_epsg(min_confidence=70)
-    return f"EPSG:{code}" if code else crs.name
-
-
-def source_crs(source: VectorSource) -> CRS | None:
+def source_crs(source: VectorSource) -> FileCRS | None:
     """The CRS the file declares, or None."""
     info = pyogrio.read_info(source.path, layer=source.layer, **source.open_options)
-    return CRS.from_user_input(info["crs"]) if info.get("crs") else None
+    return FileCRS.parse(info["crs"]) if info.get("crs") else None
