@@ -170,10 +170,10 @@ class _LeanImports:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """distritos import <layer> <path> ..."""
-    _LeanImports.install()
-    # An import never multiplies matrices; OpenBLAS's idle threads (started when numpy loads)
-    # would spin for ~0.1 s of CPU that the batches need.
+    # An import never multiplies matrices; OpenBLAS's idle threads (started when numpy loads,
+    # so before _LeanImports imports pyogrio) would spin for ~0.1 s of CPU the batches need.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _LeanImports.install()
     # No Django for a vector import (half a second of start-up): it writes with plain SQL.
     url = _database_url()
     entry = {
