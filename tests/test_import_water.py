@@ -156,6 +156,37 @@ def test_hydrorivers_gpkg_keyed_by_hyriv_id_drops_z(db, tmp_path, clean):
     assert x == pytest.approx(-73.99, abs=1e-9)
 
 
+def test_published_ids_of_rivers_and_intakes_are_served_over_rest_wfs_and_ogc(
+    db, client, tmp_path, clean
+):
+    """The id a re-import matches on (HYRIV_ID, a fingerprint...) is readable by every client."""
+    from layers.importer import run_import
+
+    reach = shapely.LineString([(-74.2, 4.6), (-74.18, 4.62)])
+    path = tmp_path / "hydrorivers.gpkg"
+    gpd.GeoDataFrame({"HYRIV_ID": [60443299], "ORD_STRA": [2]}, geometry=[reach], crs=4326).to_file(
+        path, driver="GPKG"
+    )
+    assert run_import("rivers", path).inserted == 1
+    page = client.get("/api/v1/layers/rivers/features", params={"source_id": "60443299"}).json()
+    assert page["numberMatched"] == 1
+    assert page["features"][0]["properties"]["source_id"] == "60443299"
+    assert page["features"][0]["properties"]["strahler_order"] == 2
+    for layer in ("rivers", "water_intakes"):
+        schema = client.get(
+            "/wfs",
+            params={
+                "service": "WFS",
+                "version": "2.0.0",
+                "request": "DescribeFeatureType",
+                "typeNames": f"dm:{layer}",
+            },
+        ).text
+        assert '<xsd:element name="source_id"' in schema, layer
+        queryables = client.get(f"/ogc/collections/{layer}/queryables").json()
+        assert queryables["properties"]["source_id"]["title"] == "Identificador en la fuente"
+
+
 def test_polygon_and_degenerate_line_in_rivers_file_are_refused_naming_rows(db, tmp_path, clean):
     path = write_geojson(
         tmp_path / "drenaje_malo.geojson",
