@@ -126,6 +126,7 @@ def _import_one(
             system=entry.get("system"),
             dry_run=entry.get("dry_run", False),
             skip_rejected=entry.get("skip_rejected", False),
+            replace=entry.get("replace", False),
             swap_xy=entry.get("swap_xy", False),
             user=user,
             progress=progress.advance,
@@ -186,6 +187,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         "system": args.system,
         "dry_run": args.dry_run,
         "skip_rejected": args.skip_rejected,
+        "replace": args.replace,
         "swap_xy": args.swap_xy,
         "theme": args.theme,
         "name": args.name,
@@ -338,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="resumen en JSON")
     imp.add_argument(
         "--skip-rejected", action="store_true", help="importa el resto si hay entidades rechazadas"
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="borra de la capa lo que el archivo ya no trae (de la misma fuente, si la capa la "
+        "registra): para cargar una nueva edición completa",
     )
     imp.add_argument("--swap-xy", action="store_true", help="intercambia x/y (lat/lon invertidas)")
     imp.add_argument("--user", help="usuario que figura en el lote de importación")

@@ -65,6 +65,7 @@ class HydroUnitImporter(Importer):
     model = "hydrology.HydroUnit"
     table = "hydrology_hydrounit"
     key = ("system", "code")
+    replace_scope = ("system",)  # IDEAM zoning never replaces POMCA or derived units
     required = ("system", "name")
     columns = (
         Column(

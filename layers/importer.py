@@ -74,10 +74,12 @@ class ImportSummary:
     read: int = 0
     inserted: int = 0
     updated: int = 0
+    deleted: int = 0  # with `replace`: rows of the layer the file no longer brings
     repaired: int = 0
     rejected: int = 0
     seconds: float = 0.0
     dry_run: bool = False
+    replace: bool = False
     batch_id: int | None = None
     repairs: list[str] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
@@ -89,7 +91,8 @@ class ImportSummary:
 
     def reset(self) -> None:
         """Forget counts and messages (a second pass over the same file follows)."""
-        self.read = self.inserted = self.updated = self.repaired = self.rejected = 0
+        self.read = self.inserted = self.updated = self.deleted = 0
+        self.repaired = self.rejected = 0
         self.repairs.clear()
         self.rejections.clear()
         self.warnings.clear()
@@ -106,8 +109,9 @@ class ImportSummary:
             f"Capa {self.layer} ← {self.file}"
             + (f" (capa {self.source_layer})" if self.source_layer else "")
             + f" [{self.schema}; {self.source_crs} → {self.target_crs}]",
-            f"  leídas {self.read}, {verb}: {self.inserted} nuevas, {self.updated} actualizadas;"
-            f" reparadas {self.repaired}, rechazadas {self.rejected}; {self.seconds:.1f} s"
+            f"  leídas {self.read}, {verb}: {self.inserted} nuevas, {self.updated} actualizadas"
+            + (f", {self.deleted} borradas (--replace)" if self.replace else "")
+            + f"; reparadas {self.repaired}, rechazadas {self.rejected}; {self.seconds:.1f} s"
             + (" (simulación: no se escribió nada)" if self.dry_run else ""),
         ]
         for title, items, total in (
@@ -156,6 +160,10 @@ class Importer:
     model: ClassVar[str] = ""  # "app_label.Model", to read lengths and defaults
     table: ClassVar[str] = ""
     key: ClassVar[tuple[str, ...]] = ()
+    # Columns whose values in a file bound what `--replace` may delete: another publisher's
+    # (or system's, kind's...) rows stay. None: `source` when the layer has it, else none,
+    # i.e. the whole layer.
+    replace_scope: ClassVar[tuple[str, ...] | None] = None
     geometry_kind: ClassVar[GeometryKind] = "polygon"  # how geometries are cleaned and stored
     required: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[tuple[Column, ...]] = ()
@@ -311,6 +319,7 @@ class Importer:
         swap_xy: bool = False,
         dry_run: bool = False,
         skip_rejected: bool = False,
+        replace: bool = False,
         user: str = "",
         file_path: Path | None = None,
         progress: Progress | None = None,
@@ -320,9 +329,18 @@ class Importer:
         """Load the source inside one transaction; on any error nothing of it stays.
 
         A large file into an empty table is COPYed straight into it (then indexed); any
-        other import goes through the staging table and one upsert by natural key. The
-        transaction is Django's, or with `database_url` one on a connection of its own.
+        other import goes through the staging table and one upsert by natural key. With
+        `replace`, the layer's rows the file does not bring (by natural key, among those of
+        the file's sources when the layer records one) are deleted in the same transaction.
+        The transaction is Django's, or with `database_url` one on a connection of its own.
         """
+        if replace and skip_rejected:
+            raise InvalidInput(
+                "--replace no se combina con --skip-rejected: las entidades rechazadas del "
+                "archivo se borrarían de la capa. Corrija el archivo o importe sin --replace.",
+                where="replace",
+            )
+        summary.replace = replace
         started = time.perf_counter()
         checksum = Checksum(file_path)
         options = {"crs": crs, "swap_xy": swap_xy, "progress": progress}
@@ -347,10 +365,14 @@ class Importer:
                     self.before_upsert(cursor, summary)
                 if dry_run:
                     self._count_dry(cursor, summary)
+                    if replace:
+                        self._replace(cursor, summary, count_only=True)
                     database.discard()
                 else:
                     if not direct:
                         self._upsert(cursor, batch_id, summary)
+                        if replace:
+                            self._replace(cursor, summary)
                         self.after_upsert(cursor, batch_id, summary)
                     summary.batch_id = batch_id
                     summary.seconds = round(time.perf_counter() - started, 3)
@@ -462,7 +484,7 @@ class Importer:
     ) -> None:
         counts: dict[str, Any] = {
             k: getattr(summary, k)
-            for k in ("read", "inserted", "updated", "repaired", "rejected", "seconds")
+            for k in ("read", "inserted", "updated", "deleted", "repaired", "rejected", "seconds")
         }
         counts["schema"] = summary.schema
         finish_batch(cursor, batch_id, counts, checksum)
@@ -752,6 +774,32 @@ class Importer:
         for definition in rebuild:
             cursor.execute(definition)
 
+    @classmethod
+    def replace_columns(cls) -> tuple[str, ...]:
+        """The staged columns that bound `--replace` (see `replace_scope`)."""
+        names = {c.name for c in cls.columns}
+        if cls.replace_scope is None:
+            return ("source",) if "source" in names else ()
+        return cls.replace_scope
+
+    def _replace(self, cursor: Any, summary: ImportSummary, count_only: bool = False) -> None:
+        """Delete (or count, on a dry run) the layer's rows the staged file does not bring
+        back by natural key, among those sharing a `replace_scope` value with the file."""
+        expressions = dict(self._target_expressions())
+        same_key = " AND ".join(f"t.{k} IS NOT DISTINCT FROM {expressions[k]}" for k in self.key)
+        condition = f"NOT EXISTS (SELECT 1 FROM {STAGE} AS s WHERE {same_key})"
+        scope = self.replace_columns()
+        if scope:
+            columns = ", ".join(f"t.{c}" for c in scope)
+            values = ", ".join(expressions[c] for c in scope)
+            condition += f" AND ({columns}) IN (SELECT DISTINCT {values} FROM {STAGE} AS s)"
+        if count_only:
+            cursor.execute(f"SELECT count(*) FROM {self.table} AS t WHERE {condition}")
+            summary.deleted = cursor.fetchone()[0]
+        else:
+            cursor.execute(f"DELETE FROM {self.table} AS t WHERE {condition}")
+            summary.deleted = cursor.rowcount
+
     def _drop_secondary_indexes_for_bulk(self, cursor: Any, staged: int) -> list[str]:
         """Drop the secondary indexes when the load outweighs the table; return their DDL."""
         if staged < BULK_ROWS:
@@ -959,6 +1007,7 @@ def run_import(
     system: str | None = None,
     dry_run: bool = False,
     skip_rejected: bool = False,
+    replace: bool = False,
     swap_xy: bool = False,
     user: str = "",
     progress: Progress | None = None,
@@ -1000,6 +1049,7 @@ def run_import(
         swap_xy=swap_xy,
         dry_run=dry_run,
         skip_rejected=skip_rejected,
+        replace=replace,
         user=user,
         file_path=Path(path),
         progress=progress,

@@ -31,6 +31,7 @@ class EthnicTerritoryImporter(Importer):
     table = "layers_ethnicterritory"
     defaults: ClassVar[dict[str, Any] | None] = {"people": "", "legal_act": ""}
     key = ("kind", "source_id")
+    replace_scope = ("kind",)  # resguardos and consejos comunitarios come in separate files
     required = ("kind", "name")
     columns = (
         Column(

@@ -50,6 +50,7 @@ class ProtectedAreaImporter(Importer):
     table = "layers_protectedarea"
     defaults: ClassVar[dict[str, Any] | None] = {"category_published": "", "legal_basis": ""}
     key = ("name", "category")
+    replace_scope = ("category",)  # RUNAP, páramos, Ramsar... each publisher its categories
     required = ("name", "category_published")
     columns = (
         Column("name"),
