@@ -328,6 +328,7 @@ def test_rivers_and_intakes_are_registry_layers(client, units, db):
             "strahler_order": 3,
             "length_km": 6.0,
             "source": "test-api",
+            "source_id": None,  # drawn here, not imported: no id in a source
         }
         intakes = client.get("/api/v1/layers/water_intakes/features?source=test-api").json()
         intake = intakes["features"][0]
