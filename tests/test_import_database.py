@@ -71,6 +71,7 @@ def test_cli_import_needs_no_django_and_records_the_batch_with_sql(
         "read": 2,
         "inserted": 2,
         "updated": 0,
+        "deleted": 0,
         "repaired": 0,
         "rejected": 0,
         "schema": "ANM vía observatorio CORPOURABA",
