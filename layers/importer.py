@@ -330,8 +330,8 @@ class Importer:
 
         A large file into an empty table is COPYed straight into it (then indexed); any
         other import goes through the staging table and one upsert by natural key. With
-        `replace`, the layer's rows the file does not bring (by natural key, among those of
-        the file's sources when the layer records one) are deleted in the same transaction.
+        `replace`, the layer's rows the file does not bring back (by natural key, among those
+        sharing a `replace_scope` value with it) are deleted in the same transaction.
         The transaction is Django's, or with `database_url` one on a connection of its own.
         """
         if replace and skip_rejected:
